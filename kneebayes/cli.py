@@ -1,0 +1,138 @@
+"""The ``kneebayes`` command line: every differential is shown after its triage, with the notice."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .errors import EvidenceError, KneebayesError
+from .model import DiagnosticModel, load_model
+from .triage import NOTICE, Triage
+
+__all__ = ["main"]
+
+_BAR_WIDTH = 30
+
+
+def parse_assignments(items: Sequence[str]) -> dict[str, str]:
+    """``["groin_pain=yes", ...]`` -> ``{"groin_pain": "yes", ...}``."""
+    evidence: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise EvidenceError(
+                f"{item!r}: expected FINDING=VALUE, for example groin_pain=yes or "
+                "numbness_or_tingling=no."
+            )
+        if key.strip() in evidence:
+            raise EvidenceError(f"{key.strip()!r} is given twice on the command line.")
+        evidence[key.strip()] = value.strip()
+    return evidence
+
+
+def format_differential(model: DiagnosticModel, posterior: pd.Series) -> list[str]:
+    labels = {c: model.config.nodes[c].label for c in posterior.index}
+    width = max(len(f"{labels[c]} ({c})") for c in posterior.index)
+    lines = []
+    for cause, p in posterior.items():
+        bar = "#" * round(p * _BAR_WIDTH)
+        lines.append(f"  {f'{labels[cause]} ({cause})':<{width}}  {p:6.1%}  {bar}")
+    return lines
+
+
+def format_case(
+    model: DiagnosticModel, evidence: dict[str, str], posterior: pd.Series, triage: Triage
+) -> str:
+    observed = ", ".join(f"{k}={v}" for k, v in evidence.items()) or "none (the prior)"
+    return "\n".join(
+        [
+            str(triage),
+            "",
+            f"Evidence: {observed}",
+            "Differential, P(cause present | evidence):",
+            *format_differential(model, posterior),
+            "",
+            NOTICE,
+        ]
+    )
+
+
+def _cmd_posterior(args: argparse.Namespace) -> int:
+    model = load_model(args.priors)
+    evidence = parse_assignments(args.evidence)
+    posterior = model.posterior(evidence)
+    triage = model.triage(evidence, posterior=posterior)
+    if args.json:
+        payload = {
+            "triage": triage.to_dict(),
+            "posterior": {c: float(p) for c, p in posterior.items()},
+            "evidence": evidence,
+            "priors": model.config.path,
+            "notice": NOTICE,
+        }
+        print(json.dumps(payload, indent=2))
+    else:
+        print(format_case(model, evidence, posterior, triage))
+    return 0
+
+
+def _cmd_nodes(args: argparse.Namespace) -> int:
+    model = load_model(args.priors)
+    table = model.nodes()
+    if args.json:
+        print(table.reset_index().to_json(orient="records", indent=2))
+        return 0
+    for role, group in table.groupby("role", sort=False):
+        print(f"{role}s:")
+        for nid, row in group.iterrows():
+            kind = f" [{row['kind']}]" if row["kind"] else ""
+            print(f"  {nid:<34} {row['label']}{kind}")
+            if row["description"]:
+                print(f"  {'':<34}   {row['description']}")
+        print()
+    print(NOTICE)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kneebayes",
+        description="Differential diagnosis of knee pain radiating up the leg, as a Bayesian "
+        "network. " + NOTICE,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    priors = argparse.ArgumentParser(add_help=False)
+    priors.add_argument("--priors", metavar="FILE", help="priors TOML file (default: shipped)")
+    priors.add_argument("--json", action="store_true", help="print JSON alone on stdout")
+
+    post = sub.add_parser(
+        "posterior", parents=[priors], help="triage and posterior cause probabilities",
+        description="Triage and P(cause present | evidence) for one case.",
+    )
+    post.add_argument("evidence", nargs="*", metavar="FINDING=VALUE",
+                      help="e.g. groin_pain=yes numbness_or_tingling=no")
+    post.set_defaults(run=_cmd_posterior)
+
+    nodes = sub.add_parser("nodes", parents=[priors], help="the node vocabulary")
+    nodes.set_defaults(run=_cmd_nodes)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (2 for bad input, with no traceback)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KneebayesError as exc:
+        print(f"kneebayes: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `kneebayes nodes | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

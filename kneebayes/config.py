@@ -1,0 +1,677 @@
+"""Priors files: TOML in, validated frozen dataclasses out.
+
+The loader reads with :mod:`tomllib` (nothing in a priors file is ever executed), collects
+every problem it finds and raises them together in one :class:`~kneebayes.errors.ConfigError`
+whose lines each name the key path, what was expected and what was got. This module never
+imports pgmpy: it is on the start-up path of every command.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from itertools import combinations
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from .errors import ConfigError, suggest
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "STATES",
+    "Node",
+    "NoisyOr",
+    "Parameter",
+    "PriorsConfig",
+    "Probability",
+    "RedFlagRule",
+    "Table",
+    "TriageConfig",
+    "default_priors_path",
+    "load_config",
+    "parse_config",
+]
+
+SCHEMA_VERSION = 1
+STATES = ("absent", "present")
+ROLES = ("factor", "cause", "mechanism", "finding")
+FINDING_KINDS = ("history", "examination", "red_flag")
+TRIAGE_LEVELS = ("none", "see_clinician", "urgent")
+# z of the 95th percentile: a {low, high} range is read as a Beta's central 90% interval.
+_Z90 = 1.6448536269514722
+
+Role = Literal["factor", "cause", "mechanism", "finding"]
+
+
+@dataclass(frozen=True)
+class Probability:
+    """One probability parameter and its second-order uncertainty.
+
+    Attributes
+    ----------
+    mean : float
+        The point value used for inference, strictly inside (0, 1).
+    strength : float or None
+        Beta strength ``a + b`` (``a = mean * strength``); ``None`` for a plain number, whose
+        uncertainty the file does not state.
+    """
+
+    mean: float
+    strength: float | None = None
+
+    @property
+    def beta(self) -> tuple[float, float] | None:
+        """The Beta(a, b) this parameter was given as, or ``None`` for a plain number."""
+        if self.strength is None:
+            return None
+        return self.mean * self.strength, (1.0 - self.mean) * self.strength
+
+
+@dataclass(frozen=True)
+class NoisyOr:
+    """Leaky noisy-OR: ``leak`` = P(present | no parent present); ``weights[p]`` =
+    P(present | only parent ``p`` present) (Díez's parameterisation)."""
+
+    leak: Probability
+    weights: Mapping[str, Probability]
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return tuple(self.weights)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A full table: ``rows[s]`` = P(present | exactly the parents in ``s`` present)."""
+
+    parents: tuple[str, ...]
+    rows: Mapping[frozenset[str], Probability]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One number of the model, where it sits in the file and what it rests on."""
+
+    path: str
+    value: Probability
+    source: str
+
+    @property
+    def elicited(self) -> bool:
+        return "elicited:" in self.source
+
+
+@dataclass(frozen=True)
+class Node:
+    """A binary node (states ``absent``, ``present``) and its conditional distribution."""
+
+    id: str
+    role: Role
+    label: str
+    description: str
+    cpd: NoisyOr | Table
+    parameters: tuple[Parameter, ...]
+    kind: str | None = None
+    cost: float | None = None
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return self.cpd.parents
+
+
+@dataclass(frozen=True)
+class RedFlagRule:
+    """Raise triage to ``level`` when every node in ``when`` is observed present."""
+
+    id: str
+    level: str
+    message: str
+    when: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TriageConfig:
+    """Posterior thresholds on the must-not-miss cause that raise the triage level."""
+
+    cause: str
+    see_clinician_above: float
+    urgent_above: float
+    source: str
+
+
+@dataclass(frozen=True)
+class PriorsConfig:
+    """A validated priors file. Nodes are kept in topological order."""
+
+    path: str
+    title: str
+    description: str
+    nodes: Mapping[str, Node]
+    triage: TriageConfig
+    red_flags: tuple[RedFlagRule, ...]
+    references: Mapping[str, str]
+
+    def ids(self, role: Role) -> tuple[str, ...]:
+        """Node ids of one role, in file order."""
+        return tuple(n.id for n in self.nodes.values() if n.role == role)
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        return self.ids("factor")
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        return self.ids("cause")
+
+    @property
+    def mechanisms(self) -> tuple[str, ...]:
+        return self.ids("mechanism")
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        return self.ids("finding")
+
+    def parameters(self) -> Iterator[Parameter]:
+        """Every number of the model with its key path and source."""
+        for node in self.nodes.values():
+            yield from node.parameters
+
+
+def default_priors_path() -> Path:
+    """The shipped ``default.toml``, wherever the package is installed."""
+    return Path(str(resources.files("kneebayes.priors").joinpath("default.toml")))
+
+
+def load_config(path: str | Path | None = None) -> PriorsConfig:
+    """Read and validate a priors file (the shipped default when `path` is ``None``).
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem found, each with its key path.
+    """
+    path = default_priors_path() if path is None else Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"cannot be read: {exc}"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"is not valid TOML: {exc}"]) from None
+    return parse_config(data, str(path))
+
+
+def parse_config(data: Mapping[str, Any], path: str = "<memory>") -> PriorsConfig:
+    """Validate an already parsed priors mapping (as :func:`tomllib.loads` returns it)."""
+    return _Parser(path).parse(data)
+
+
+# --------------------------------------------------------------------------- parsing
+
+_SECTION_ROLE: dict[str, Role] = {
+    "factors": "factor",
+    "causes": "cause",
+    "mechanisms": "mechanism",
+    "findings": "finding",
+}
+# Which roles each section's noisy-OR tables may point at, under which key.
+_PARENT_KEYS: dict[str, dict[str, Role]] = {
+    "factors": {},
+    "causes": {"factors": "factor"},
+    "mechanisms": {"causes": "cause", "mechanisms": "mechanism"},
+    "findings": {"causes": "cause", "mechanisms": "mechanism"},
+}
+_LEAK_KEY = {"factors": "prior", "causes": "base", "mechanisms": "leak", "findings": "leak"}
+_TOP_KEYS = {"schema_version", "title", "description", "triage", "references", "red_flags"}
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", str: "a string", dict: "a table", list: "an array"}.get(
+        type(value), f"a {type(value).__name__}"
+    )
+
+
+@dataclass
+class _Parser:
+    path: str
+    problems: list[str] = field(default_factory=list)
+
+    # -- small readers; each records a problem and returns None on bad input
+
+    def problem(self, where: str, expected: str, got: Any | None = None, hint: str = "") -> None:
+        got_text = "" if got is None else f", got {_show(got)}"
+        self.problems.append(f"{where}: expected {expected}{got_text}.{hint}")
+
+    def table(self, value: Any, where: str) -> dict[str, Any] | None:
+        if isinstance(value, dict):
+            return value
+        self.problem(where, "a table", None, f" Got {_type_name(value)} {_show(value)}.")
+        return None
+
+    def check_keys(
+        self, table: Mapping[str, Any], where: str, allowed: set[str], required: set[str]
+    ) -> None:
+        for key in table:
+            if key not in allowed:
+                hint = suggest(key, allowed) or f" Allowed keys: {', '.join(sorted(allowed))}."
+                self.problems.append(f"{where}.{key}: unknown key.{hint}")
+        for key in sorted(required - set(table)):
+            self.problems.append(f"{where}.{key}: required key is missing.")
+
+    def string(self, value: Any, where: str) -> str | None:
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        self.problem(where, "a non-empty string", value)
+        return None
+
+    def probability(self, value: Any, where: str) -> Probability | None:
+        def unit(x: Any, at: str) -> float | None:
+            if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+                self.problem(at, "a number strictly between 0 and 1", x)
+                return None
+            if not 0.0 < x < 1.0:
+                self.problem(
+                    at, "a number strictly between 0 and 1 (no parameter may be 0 or 1)", x
+                )
+                return None
+            return float(x)
+
+        if isinstance(value, dict):
+            keys = set(value)
+            if keys == {"mean", "n"}:
+                mean, n = unit(value["mean"], f"{where}.mean"), value["n"]
+                if isinstance(n, bool) or not isinstance(n, int | float) or not 0 < n < math.inf:
+                    self.problem(f"{where}.n", "a positive number (the Beta's strength)", n)
+                    return None
+                return None if mean is None else Probability(mean, float(n))
+            if keys == {"low", "high"}:
+                low, high = unit(value["low"], f"{where}.low"), unit(value["high"], f"{where}.high")
+                if low is None or high is None:
+                    return None
+                if not low < high:
+                    self.problem(where, "low < high", value)
+                    return None
+                mean = (low + high) / 2
+                sd = (high - low) / (2 * _Z90)
+                strength = mean * (1 - mean) / sd**2 - 1
+                if strength <= 0:
+                    self.problem(where, "a range narrow enough to be read as a Beta", value)
+                    return None
+                return Probability(mean, strength)
+            self.problem(
+                where, "a number, { mean = ..., n = ... } or { low = ..., high = ... }", value
+            )
+            return None
+        p = unit(value, where)
+        return None if p is None else Probability(p)
+
+    def source(self, value: Any, where: str, references: Mapping[str, str]) -> str | None:
+        text = self.string(value, where)
+        if text is None:
+            return None
+        parts = text.split(";")
+        for i, part in enumerate(parts):
+            part = part.strip()
+            if part.startswith(("elicited:", "fitted:")):
+                if not ";".join(parts[i:]).split(":", 1)[1].strip():
+                    self.problem(where, "a reason after 'elicited:'", text)
+                break
+            if part not in references:
+                hint = suggest(part, references)
+                self.problems.append(
+                    f"{where}: source {part!r} does not resolve in [references], got "
+                    f"{_show(text)}. Add it to [references] or write 'elicited: <reason>'.{hint}"
+                )
+        return text
+
+    # -- the file
+
+    def parse(self, data: Mapping[str, Any]) -> PriorsConfig:
+        allowed = _TOP_KEYS | set(_SECTION_ROLE)
+        self.check_keys(data, "(top level)", allowed, {"schema_version", "title", "causes"})
+        version = data.get("schema_version")
+        if "schema_version" in data and (isinstance(version, bool) or version != SCHEMA_VERSION):
+            self.problem(
+                "schema_version",
+                f"{SCHEMA_VERSION} (the only version this kneebayes reads)",
+                version,
+            )
+        title = self.string(data.get("title", "untitled"), "title") or ""
+        description = data.get("description", "")
+        if not isinstance(description, str):
+            self.problem("description", "a string", description)
+            description = ""
+
+        references = self.references(data.get("references", {}))
+        raw = self.collect_sections(data)
+        nodes = {nid: self.node(section, nid, spec, raw, references)
+                 for nid, (section, spec) in raw.items()}
+        ordered = self.topological(nodes)
+        triage = self.triage(data.get("triage"), raw, references)
+        red_flags = self.red_flags(data.get("red_flags", {}), raw)
+
+        if self.problems:
+            raise ConfigError(self.path, self.problems)
+        return PriorsConfig(
+            path=self.path,
+            title=title,
+            description=description.strip(),
+            nodes=MappingProxyType(ordered),
+            triage=triage,  # type: ignore[arg-type]  # not None when there are no problems
+            red_flags=red_flags,
+            references=MappingProxyType(references),
+        )
+
+    def references(self, value: Any) -> dict[str, str]:
+        table = self.table(value, "references")
+        if table is None:
+            return {}
+        out = {}
+        for key, citation in table.items():
+            text = self.string(citation, f"references.{key}")
+            if text is not None:
+                out[key] = text
+        return out
+
+    def collect_sections(self, data: Mapping[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+        seen: dict[str, tuple[str, dict[str, Any]]] = {}
+        for section in _SECTION_ROLE:
+            table = self.table(data.get(section, {}), section)
+            for nid, spec in (table or {}).items():
+                where = f"{section}.{nid}"
+                if not nid.isidentifier():
+                    self.problem(where, "an id of letters, digits and underscores", nid)
+                if nid in seen:
+                    self.problems.append(
+                        f"{where}: duplicate id, already defined as {seen[nid][0]}.{nid}; "
+                        "ids must be unique across factors, causes, mechanisms and findings."
+                    )
+                    continue
+                node_spec = self.table(spec, where)
+                if node_spec is not None:
+                    seen[nid] = (section, node_spec)
+        return seen
+
+    def node(
+        self,
+        section: str,
+        nid: str,
+        spec: dict[str, Any],
+        raw: Mapping[str, tuple[str, dict[str, Any]]],
+        references: Mapping[str, str],
+    ) -> Node:
+        where = f"{section}.{nid}"
+        leak_key = _LEAK_KEY[section]
+        parent_keys = _PARENT_KEYS[section]
+        allowed = {"label", "description", "source", "sources", leak_key, *parent_keys}
+        if section == "findings":
+            allowed |= {"kind", "cost", "parents", "table"}
+        is_table = section == "findings" and ("table" in spec or "parents" in spec)
+        required = {"label"} | ({"parents", "table"} if is_table else {leak_key})
+        if section == "findings":
+            required.add("kind")
+        self.check_keys(spec, where, allowed, required)
+        if is_table:
+            for key in (leak_key, *parent_keys):
+                if key in spec:
+                    self.problems.append(
+                        f"{where}.{key}: a finding given as a full table takes no {key!r}; "
+                        "give either leak/causes/mechanisms (noisy-OR) or parents/table."
+                    )
+
+        label = self.string(spec.get("label", nid), f"{where}.label") or nid
+        description = spec.get("description", "")
+        if not isinstance(description, str):
+            self.problem(f"{where}.description", "a string", description)
+            description = ""
+
+        values: dict[str, tuple[str, Probability]] = {}  # parameter name -> (path, value)
+        if is_table:
+            cpd: NoisyOr | Table = self.full_table(spec, where, raw, values)
+        else:
+            leak = self.probability(spec.get(leak_key, 0.5), f"{where}.{leak_key}")
+            if leak is not None:
+                values[leak_key] = (f"{where}.{leak_key}", leak)
+            weights: dict[str, Probability] = {}
+            for key, role in parent_keys.items():
+                table = self.table(spec.get(key, {}), f"{where}.{key}") or {}
+                for parent, value in table.items():
+                    at = f"{where}.{key}.{parent}"
+                    self.parent_ref(parent, (role,), at, raw)
+                    p = self.probability(value, at)
+                    if p is None:
+                        continue
+                    if leak is not None and p.mean <= leak.mean:
+                        self.problem(
+                            at,
+                            f"a probability above the {leak_key} {leak.mean:g}",
+                            p.mean,
+                            " Noisy-OR cannot make a node less likely; give the node a full "
+                            "table (parents = [...], table = {...}) instead.",
+                        )
+                    weights[parent] = p
+                    values[parent] = (at, p)
+            cpd = NoisyOr(leak or Probability(0.5), MappingProxyType(weights))
+
+        parameters = self.sources(spec, where, values, references)
+        kind, cost = None, None
+        if section == "findings":
+            kind = spec.get("kind")
+            if kind not in FINDING_KINDS:
+                self.problem(f"{where}.kind", f"one of {', '.join(FINDING_KINDS)}", kind)
+            cost = spec.get("cost")
+            if cost is not None and (
+                isinstance(cost, bool) or not isinstance(cost, int | float) or not cost > 0
+            ):
+                self.problem(f"{where}.cost", "a positive number", cost)
+                cost = None
+        return Node(
+            id=nid,
+            role=_SECTION_ROLE[section],
+            label=label,
+            description=description.strip(),
+            cpd=cpd,
+            parameters=parameters,
+            kind=kind,
+            cost=None if cost is None else float(cost),
+        )
+
+    def parent_ref(
+        self,
+        parent: str,
+        roles: tuple[Role, ...],
+        at: str,
+        raw: Mapping[str, tuple[str, dict[str, Any]]],
+    ) -> None:
+        section = raw.get(parent, ("", {}))[0]
+        if section and _SECTION_ROLE[section] in roles:
+            return
+        wanted = " or ".join(roles)
+        candidates = [n for n, (s, _) in raw.items() if _SECTION_ROLE[s] in roles]
+        what = f"is a {_SECTION_ROLE[section]}" if section else "is not defined"
+        self.problems.append(
+            f"{at}: expected the id of a {wanted}, got {parent!r}, which {what}."
+            + suggest(parent, candidates)
+        )
+
+    def full_table(
+        self,
+        spec: dict[str, Any],
+        where: str,
+        raw: Mapping[str, tuple[str, dict[str, Any]]],
+        values: dict[str, tuple[str, Probability]],
+    ) -> Table:
+        parents_raw = spec.get("parents", [])
+        parents: list[str] = []
+        if not isinstance(parents_raw, list) or not all(isinstance(p, str) for p in parents_raw):
+            self.problem(f"{where}.parents", "an array of node ids", parents_raw)
+        else:
+            for parent in parents_raw:
+                if parent in parents:
+                    self.problems.append(f"{where}.parents: {parent!r} is listed twice.")
+                    continue
+                self.parent_ref(parent, ("cause", "mechanism"), f"{where}.parents", raw)
+                parents.append(parent)
+        table = self.table(spec.get("table", {}), f"{where}.table") or {}
+        rows: dict[frozenset[str], Probability] = {}
+        for label, value in table.items():
+            at = f"{where}.table.{label if label.isidentifier() else repr(label)}"
+            members = frozenset() if label == "none" else frozenset(label.split("+"))
+            unknown = [m for m in members if m not in parents]
+            if unknown or (label != "none" and len(members) != len(label.split("+"))):
+                self.problems.append(
+                    f"{at}: expected a row label 'none' or present parents joined by '+' "
+                    f"from {parents}, got {label!r}." + suggest(unknown[0] if unknown else label,
+                                                                parents)
+                )
+                continue
+            if members in rows:
+                self.problems.append(f"{at}: the same parent combination is given twice.")
+                continue
+            p = self.probability(value, at)
+            if p is not None:
+                rows[members] = p
+                values[f"table.{label}"] = (at, p)
+        for k in range(len(parents) + 1):
+            for combo in combinations(parents, k):
+                if frozenset(combo) not in rows:
+                    self.problems.append(
+                        f"{where}.table: missing the row {'+'.join(combo) or 'none'!r}; a full "
+                        f"table needs all {2 ** len(parents)} combinations of present parents."
+                    )
+        return Table(tuple(parents), MappingProxyType(rows))
+
+    def sources(
+        self,
+        spec: dict[str, Any],
+        where: str,
+        values: Mapping[str, tuple[str, Probability]],
+        references: Mapping[str, str],
+    ) -> tuple[Parameter, ...]:
+        default = None
+        if "source" in spec:
+            default = self.source(spec["source"], f"{where}.source", references)
+        per_param = self.table(spec.get("sources", {}), f"{where}.sources") or {}
+        names = {name.split(".", 1)[0] for name in values}
+        own: dict[str, str] = {}
+        for name, text in per_param.items():
+            at = f"{where}.sources.{name}"
+            if name not in names:
+                self.problems.append(
+                    f"{at}: no parameter of that name; expected one of {sorted(names)}."
+                    + suggest(name, names)
+                )
+                continue
+            resolved = self.source(text, at, references)
+            if resolved is not None:
+                own[name] = resolved
+        parameters = []
+        for name, (path, value) in values.items():
+            text = own.get(name.split(".", 1)[0], default)
+            if text is None:
+                if "source" not in spec:
+                    self.problems.append(
+                        f"{path}: this number has no source; add {where}.source (a key of "
+                        "[references], or 'elicited: <reason>') or an entry in "
+                        f"{where}.sources."
+                    )
+                continue
+            parameters.append(Parameter(path, value, text))
+        return tuple(parameters)
+
+    def topological(self, nodes: dict[str, Node]) -> dict[str, Node]:
+        """Order nodes parents-first; report a cycle with its path."""
+        order: dict[str, Node] = {}
+        visiting: list[str] = []
+
+        def visit(nid: str) -> None:
+            if nid in order or nid not in nodes:
+                return
+            if nid in visiting:
+                cycle = [*visiting[visiting.index(nid):], nid]
+                self.problems.append(
+                    "cycle: " + " -> ".join(cycle) + "; the network must be acyclic."
+                )
+                return
+            visiting.append(nid)
+            for parent in nodes[nid].parents:
+                visit(parent)
+            visiting.pop()
+            order[nid] = nodes[nid]
+
+        for nid in nodes:
+            visit(nid)
+        return order
+
+    def triage(
+        self, value: Any, raw: Mapping[str, tuple[str, dict[str, Any]]],
+        references: Mapping[str, str],
+    ) -> TriageConfig | None:
+        if value is None:
+            self.problems.append(
+                "triage: required table is missing; it sets the posterior thresholds on the "
+                "must-not-miss cause (cause, see_clinician_above, urgent_above, source)."
+            )
+            return None
+        table = self.table(value, "triage")
+        if table is None:
+            return None
+        keys = {"cause", "see_clinician_above", "urgent_above", "source"}
+        self.check_keys(table, "triage", keys, keys)
+        cause = table.get("cause")
+        if isinstance(cause, str):
+            self.parent_ref(cause, ("cause",), "triage.cause", raw)
+        else:
+            self.problem("triage.cause", "the id of a cause", cause)
+        low = self.probability(table.get("see_clinician_above", 0.5), "triage.see_clinician_above")
+        high = self.probability(table.get("urgent_above", 0.5), "triage.urgent_above")
+        if low and high and not low.mean < high.mean:
+            self.problem("triage", "see_clinician_above < urgent_above",
+                         {"see_clinician_above": low.mean, "urgent_above": high.mean})
+        source = self.source(table.get("source", "elicited: -"), "triage.source", references)
+        if low is None or high is None or not isinstance(cause, str) or source is None:
+            return None
+        return TriageConfig(cause, low.mean, high.mean, source)
+
+    def red_flags(
+        self, value: Any, raw: Mapping[str, tuple[str, dict[str, Any]]]
+    ) -> tuple[RedFlagRule, ...]:
+        table = self.table(value, "red_flags") or {}
+        observable = [n for n, (s, _) in raw.items() if s in ("findings", "factors")]
+        rules = []
+        for rid, spec in table.items():
+            where = f"red_flags.{rid}"
+            spec = self.table(spec, where)
+            if spec is None:
+                continue
+            self.check_keys(spec, where, {"level", "message", "when"}, {"level", "message"})
+            level = spec.get("level")
+            if level not in TRIAGE_LEVELS[1:]:
+                self.problem(f"{where}.level", "'see_clinician' or 'urgent'", level)
+            message = self.string(spec.get("message", "-"), f"{where}.message")
+            when = spec.get("when", [rid])
+            if not isinstance(when, list) or not when or not all(isinstance(w, str) for w in when):
+                self.problem(f"{where}.when", "a non-empty array of finding or factor ids", when)
+                continue
+            for w in when:
+                if w not in observable:
+                    at = f"{where}.when" if "when" in spec else where
+                    self.problems.append(
+                        f"{at}: expected the id of a finding or factor, got {w!r}."
+                        + (suggest(w, observable) or " Give 'when = [...]' for a combined rule.")
+                    )
+            if level in TRIAGE_LEVELS and message:
+                rules.append(RedFlagRule(rid, level, message, tuple(when)))
+        return tuple(rules)

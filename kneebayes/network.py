@@ -1,0 +1,126 @@
+"""The pgmpy model of record: config -> ``DiscreteBayesianNetwork`` of ``TabularCPD``.
+
+This is the only module that knows pgmpy's CPD layout (values shaped
+``(card, prod(parent cards))`` with the last parent varying fastest). pgmpy is imported
+lazily, inside the functions, because importing it costs over a second.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .config import STATES, PriorsConfig
+from .tables import present_table
+
+if TYPE_CHECKING:
+    from pgmpy.models import DiscreteBayesianNetwork
+
+__all__ = [
+    "build_network",
+    "quiet_pgmpy",
+    "variable_elimination",
+    "write_bif",
+    "write_xmlbif",
+]
+
+
+@contextmanager
+def quiet_pgmpy():
+    """Silence the warnings pgmpy 1.1 emits about itself (named, not wholesale)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*StructureScore.*", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"pgmpy(\.|$)")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pgmpy(\.|$)")
+        warnings.filterwarnings("ignore", message=".*inplace.*")
+        yield
+
+
+def build_network(config: PriorsConfig) -> DiscreteBayesianNetwork:
+    """Build the pgmpy network for `config`; ``check_model()`` passes on the result.
+
+    Causes and mechanisms are declared latent. Every node has states ``absent``, ``present``.
+    """
+    with quiet_pgmpy():
+        from pgmpy.factors.discrete import TabularCPD
+        from pgmpy.models import DiscreteBayesianNetwork
+
+        latents = set(config.causes) | set(config.mechanisms)
+        edges = [(parent, node.id) for node in config.nodes.values() for parent in node.parents]
+        network = DiscreteBayesianNetwork(edges, latents=latents)
+        network.add_nodes_from(config.nodes)  # parentless, childless nodes too
+        cpds = []
+        for node in config.nodes.values():
+            present = present_table(node).reshape(-1)  # C order: last parent fastest, as pgmpy
+            values = np.vstack([1.0 - present, present])
+            cpds.append(
+                TabularCPD(
+                    node.id,
+                    2,
+                    values,
+                    evidence=list(node.parents) or None,
+                    evidence_card=[2] * len(node.parents) or None,
+                    state_names={n: list(STATES) for n in (node.id, *node.parents)},
+                )
+            )
+        network.add_cpds(*cpds)
+        network.check_model()
+    return network
+
+
+def variable_elimination(
+    network: DiscreteBayesianNetwork,
+    causes: tuple[str, ...],
+    observed: dict[str, int],
+    inference: object | None = None,
+) -> np.ndarray:
+    """P(cause present | observed) for each of `causes`, by pgmpy's VariableElimination.
+
+    Parameters
+    ----------
+    network : DiscreteBayesianNetwork
+    causes : tuple of str
+    observed : dict of str to {0, 1}
+        Normalised evidence.
+    inference : VariableElimination, optional
+        A ready engine for `network`, to skip its construction.
+
+    Returns
+    -------
+    numpy.ndarray
+        In the order of `causes`; NaN where pgmpy could not normalise (evidence of
+        probability zero in floating point).
+    """
+    with quiet_pgmpy(), np.errstate(invalid="ignore", divide="ignore"):
+        from pgmpy.inference import VariableElimination
+
+        engine = inference if inference is not None else VariableElimination(network)
+        result = engine.query(  # type: ignore[attr-defined]
+            list(causes),
+            evidence={k: STATES[v] for k, v in observed.items()},
+            joint=False,
+            show_progress=False,
+        )
+    return np.array([result[c].get_value(**{c: "present"}) for c in causes], dtype=float)
+
+
+def write_bif(network: DiscreteBayesianNetwork, path: str | Path) -> Path:
+    """Write `network` as BIF (readable by GeNIe, pyAgrum, Hugin and others)."""
+    with quiet_pgmpy():
+        from pgmpy.readwrite import BIFWriter
+
+        BIFWriter(network).write(str(path))
+    return Path(path)
+
+
+def write_xmlbif(network: DiscreteBayesianNetwork, path: str | Path) -> Path:
+    """Write `network` as XMLBIF (full precision in pyAgrum)."""
+    with quiet_pgmpy():
+        from pgmpy.readwrite import XMLBIFWriter
+
+        XMLBIFWriter(network).write(str(path))
+    return Path(path)
