@@ -465,7 +465,10 @@ class _Parser:
                     values[parent] = (at, p)
             cpd = NoisyOr(leak or Probability(0.5), MappingProxyType(weights))
 
-        parameters = self.sources(spec, where, values, references)
+        declared = {"table"} if is_table else {leak_key}.union(
+            *(spec[k] for k in parent_keys if isinstance(spec.get(k), dict))
+        )
+        parameters = self.sources(spec, where, values, declared, references)
         kind, cost = None, None
         if section == "findings":
             kind = spec.get("kind")
@@ -558,20 +561,22 @@ class _Parser:
         spec: dict[str, Any],
         where: str,
         values: Mapping[str, tuple[str, Probability]],
+        declared: set[str],
         references: Mapping[str, str],
     ) -> tuple[Parameter, ...]:
+        """Attach a source to each parameter; `declared` names every parameter the node
+        declares, valid or not, so that one bad number does not cascade."""
         default = None
         if "source" in spec:
             default = self.source(spec["source"], f"{where}.source", references)
         per_param = self.table(spec.get("sources", {}), f"{where}.sources") or {}
-        names = {name.split(".", 1)[0] for name in values}
         own: dict[str, str] = {}
         for name, text in per_param.items():
             at = f"{where}.sources.{name}"
-            if name not in names:
+            if name not in declared:
                 self.problems.append(
-                    f"{at}: no parameter of that name; expected one of {sorted(names)}."
-                    + suggest(name, names)
+                    f"{at}: no parameter of that name; expected one of {sorted(declared)}."
+                    + suggest(name, declared)
                 )
                 continue
             resolved = self.source(text, at, references)

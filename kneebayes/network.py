@@ -51,8 +51,10 @@ def build_network(config: PriorsConfig) -> DiscreteBayesianNetwork:
 
         latents = set(config.causes) | set(config.mechanisms)
         edges = [(parent, node.id) for node in config.nodes.values() for parent in node.parents]
-        network = DiscreteBayesianNetwork(edges, latents=latents)
+        network = DiscreteBayesianNetwork()
         network.add_nodes_from(config.nodes)  # parentless, childless nodes too
+        network.add_edges_from(edges)
+        network.latents = latents
         cpds = []
         for node in config.nodes.values():
             present = present_table(node).reshape(-1)  # C order: last parent fastest, as pgmpy

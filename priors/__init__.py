@@ -1,0 +1,1 @@
+"""Shipped priors files (TOML), installed as the package data ``kneebayes.priors``."""
