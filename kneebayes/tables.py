@@ -37,12 +37,15 @@ def noisy_or_table(leak: float, weights: list[float] | np.ndarray) -> np.ndarray
     ``P(absent | s) = (1 - leak) * prod_{i: s_i = 1} (1 - w_i) / (1 - leak)``.
     """
     weights = np.asarray(weights, dtype=float)
-    absent = np.full((2,) * len(weights), 1.0 - leak)
+    # Summed in log space and closed with expm1 so that tiny probabilities keep their digits
+    # (1 - (1 - 1e-12) loses four of them).
+    log_absent = np.full((2,) * len(weights), np.log1p(-leak))
     for i, w in enumerate(weights):
         shape = [1] * len(weights)
         shape[i] = 2
-        absent = absent * np.array([1.0, (1.0 - w) / (1.0 - leak)]).reshape(shape)
-    return 1.0 - absent
+        step = np.array([0.0, np.log1p(-w) - np.log1p(-leak)]).reshape(shape)
+        log_absent = log_absent + step
+    return -np.expm1(log_absent)
 
 
 def present_table(node: Node) -> np.ndarray:

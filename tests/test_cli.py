@@ -1,0 +1,88 @@
+"""The command line, run as a user would: in a subprocess, from an unrelated directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import DATA
+
+from kneebayes import NOTICE
+
+
+def run(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kneebayes", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_posterior_shows_triage_then_differential_then_notice(tmp_path):
+    done = run("posterior", "groin_pain=yes", "numbness_or_tingling=no", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith("Triage:")
+    assert out.index("Triage:") < out.index("Differential") < out.index(NOTICE)
+    assert "Referred hip pain" in out or "hip_referred_pain" in out
+    assert out.strip().endswith(NOTICE)
+
+
+def test_red_flag_is_shown_first(tmp_path):
+    done = run("posterior", "unable_to_bear_weight=yes", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Triage: URGENT")
+
+
+def test_json_is_json_alone_and_carries_triage_and_notice(tmp_path):
+    done = run("posterior", "--json", "groin_pain=yes", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["notice"] == NOTICE
+    assert payload["triage"]["level"] in ("none", "see_clinician", "urgent")
+    probabilities = list(payload["posterior"].values())
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert all(0 <= p <= 1 for p in probabilities)
+
+
+def test_priors_option(tmp_path):
+    done = run("posterior", "--priors", str(DATA / "tiny.toml"), "--json", "pain=yes",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)["posterior"]) == {"overuse", "serious"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("posterior", "grion_pain=yes"), "Did you mean 'groin_pain'?"),
+        (("posterior", "groin_pain=maybe"), "expected True/False"),
+        (("posterior", "groin_pain"), "expected FINDING=VALUE"),
+        (("posterior", "--priors", "missing.toml"), "missing.toml: 1 problem"),
+        (("posterior", "pfps=yes"), "pfps is a cause, which is latent"),
+    ],
+)
+def test_errors_go_to_stderr_with_exit_code_2_and_no_traceback(tmp_path, args, message):
+    done = run(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_broken_priors_file_lists_its_problems(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text((DATA / "tiny.toml").read_text().replace("leak = 0.2", "leak = 1.2"))
+    done = run("posterior", "--priors", str(bad), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "findings.pain.leak: expected a number strictly between 0 and 1" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_nodes_lists_the_vocabulary(tmp_path):
+    done = run("nodes", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for nid in ("pfps", "weak_hip_muscles", "groin_pain", "straight_leg_raise_positive"):
+        assert nid in done.stdout
+    assert NOTICE in done.stdout
+    rows = json.loads(run("nodes", "--json", cwd=tmp_path).stdout)
+    assert {r["role"] for r in rows} >= {"factor", "cause", "finding"}

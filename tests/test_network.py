@@ -1,0 +1,86 @@
+"""The pgmpy model of record: structure, CPD layout, and files other tools can open."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from enumeration import enumerate_posterior
+
+from kneebayes.config import NoisyOr
+from kneebayes.tables import noisy_or_table
+
+
+def test_network_passes_check_model_with_named_states(default_model):
+    network = default_model.network
+    assert network.check_model()
+    assert set(network.nodes) == set(default_model.config.nodes)
+    for cpd in network.get_cpds():
+        assert cpd.state_names[cpd.variable] == ["absent", "present"]
+        np.testing.assert_allclose(cpd.get_values().sum(axis=0), 1.0, atol=1e-12)
+    assert set(network.latents) == set(default_model.causes) | set(default_model.mechanisms)
+
+
+def test_cpd_layout_matches_the_noisy_or_formula(default_model):
+    network = default_model.network
+    config = default_model.config
+    rng = np.random.default_rng(0)
+    for node in config.nodes.values():
+        cpd = network.get_cpds(node.id)
+        for _ in range(4):
+            states = {p: int(rng.integers(0, 2)) for p in node.parents}
+            got = cpd.get_value(**{node.id: "present"},
+                                **{p: ("absent", "present")[s] for p, s in states.items()})
+            if isinstance(node.cpd, NoisyOr):
+                want = noisy_formula(node, states)
+            else:
+                want = node.cpd.rows[frozenset(p for p, s in states.items() if s)].mean
+            assert got == pytest.approx(want, abs=1e-12), (node.id, states)
+
+
+def noisy_formula(node, states) -> float:
+    leak = node.cpd.leak.mean
+    absent = 1 - leak
+    for parent, w in node.cpd.weights.items():
+        if states[parent]:
+            absent *= (1 - w.mean) / (1 - leak)
+    return 1 - absent
+
+
+def test_noisy_or_table_golden_values():
+    table = noisy_or_table(0.1, [0.5, 0.8])
+    assert table[0, 0] == pytest.approx(0.1)
+    assert table[1, 0] == pytest.approx(0.5)
+    assert table[0, 1] == pytest.approx(0.8)
+    # 1 - 0.9 * (0.5 / 0.9) * (0.2 / 0.9)
+    assert table[1, 1] == pytest.approx(1 - 0.5 * 0.2 / 0.9)
+    assert noisy_or_table(1e-15, [2e-15])[1] == pytest.approx(2e-15, rel=1e-9)
+
+
+def test_bif_and_xmlbif_round_trip_through_pgmpy(tiny_model, tmp_path):
+    from pgmpy.inference import VariableElimination
+    from pgmpy.readwrite import BIFReader, XMLBIFReader
+
+    evidence = {"pain": "present", "fever": "absent"}
+    truth, _ = enumerate_posterior(tiny_model.config, {"pain": 1, "fever": 0})
+    for path, reader in ((tiny_model.to_bif(tmp_path / "m.bif"), BIFReader),
+                         (tiny_model.to_xmlbif(tmp_path / "m.xml"), XMLBIFReader)):
+        network = reader(str(path)).get_model()
+        result = VariableElimination(network).query(
+            list(tiny_model.causes), evidence=evidence, joint=False, show_progress=False)
+        got = [result[c].get_value(**{c: "present"}) for c in tiny_model.causes]
+        np.testing.assert_allclose(got, truth, atol=1e-6)
+
+
+def test_bif_loads_in_pyagrum(default_model, tmp_path):
+    gum = pytest.importorskip("pyagrum")
+    path = default_model.to_bif(tmp_path / "kneebayes.bif")
+    bn = gum.loadBN(str(path))
+    assert bn.size() == len(default_model.config.nodes)
+    evidence = {"groin_pain": "present", "pain_with_hip_movement": "present"}
+    ie = gum.LazyPropagation(bn)
+    ie.setEvidence(evidence)
+    ie.makeInference()
+    ours = default_model.posterior({k: v for k, v in evidence.items()})
+    for cause in default_model.causes:
+        theirs = ie.posterior(cause)[1]  # state 1 = present
+        assert theirs == pytest.approx(ours[cause], abs=1e-5)  # pyAgrum reads BIF as float32

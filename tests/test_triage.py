@@ -1,0 +1,88 @@
+"""Triage: the red-flag rules fire on findings alone; the must-not-miss posterior adds to them."""
+
+from __future__ import annotations
+
+import pytest
+
+from kneebayes.triage import Triage
+
+
+def test_no_flag_no_triage(tiny_model):
+    triage = tiny_model.triage({"pain": "yes"})
+    assert isinstance(triage, Triage)
+    assert triage.level == "none" and triage.flags == () and triage.messages == ()
+    assert triage.probability == pytest.approx(tiny_model.posterior({"pain": 1})["serious"])
+
+
+def test_single_rule(tiny_model):
+    triage = tiny_model.triage({"fever": "yes", "trauma": "no"})
+    assert "fever" in triage.flags
+    assert "Fever: see a clinician." in triage.messages
+    assert triage.level in ("see_clinician", "urgent")
+
+
+def test_combined_rule_needs_every_part(tiny_model):
+    assert "fever_after_trauma" not in tiny_model.triage({"fever": 1}).flags
+    triage = tiny_model.triage({"fever": 1, "trauma": 1})
+    assert "fever_after_trauma" in triage.flags and triage.level == "urgent"
+
+
+def test_absent_red_flag_does_not_fire(tiny_model):
+    assert tiny_model.triage({"cannot_walk": "no", "fever": "no"}).flags == ()
+
+
+def test_urgent_rule_wins_whatever_the_posterior(tiny_model):
+    # With no findings pointing at serious pathology, the rule still fires.
+    triage = tiny_model.triage({"cannot_walk": 1, "pain": 1, "trauma": 0})
+    assert triage.level == "urgent" and "cannot_walk" in triage.flags
+
+
+def test_posterior_threshold_raises_level_without_rule():
+    import kneebayes as kb
+    from kneebayes.config import parse_config
+
+    data = {
+        "schema_version": 1,
+        "title": "t",
+        "triage": {"cause": "s", "see_clinician_above": 0.1, "urgent_above": 0.5,
+                   "source": "elicited: t"},
+        "causes": {"s": {"label": "Serious", "base": 0.05, "source": "elicited: t"}},
+        "findings": {"x": {"label": "X", "kind": "history", "leak": 0.05,
+                           "causes": {"s": 0.6}, "source": "elicited: t"}},
+    }
+    model = kb.DiagnosticModel(parse_config(data))
+    assert model.triage({}).level == "none"  # P = 0.05
+    p = model.posterior({"x": 1})["s"]  # 0.03 / (0.03 + 0.0475) = 0.387
+    assert p == pytest.approx(0.05 * 0.6 / (0.05 * 0.6 + 0.95 * 0.05))
+    triage = model.triage({"x": 1})
+    assert triage.level == "see_clinician" and triage.flags == ()
+    assert "above the 10% threshold" in triage.messages[0]
+
+
+def test_shipped_urgent_presentations(default_model):
+    for evidence in (
+        {"unable_to_bear_weight": "yes"},
+        {"visible_deformity": "yes"},
+        {"swelling_warmth_redness": "yes", "fever_or_malaise": "yes"},
+    ):
+        assert default_model.triage(evidence).level == "urgent", evidence
+
+
+def test_shipped_see_clinician_flags(default_model):
+    for finding in ("numbness_or_tingling", "leg_weakness", "persistent_despite_rest",
+                    "fever_or_malaise", "swelling_warmth_redness", "sudden_severe_pain"):
+        triage = default_model.triage({finding: "yes"})
+        assert triage.level in ("see_clinician", "urgent"), finding
+        assert triage.messages
+
+
+def test_shipped_benign_case_is_not_flagged(default_model):
+    evidence = {"anterior_knee_pain": 1, "pain_on_stairs_or_squatting": 1,
+                "unable_to_bear_weight": 0, "fever_or_malaise": 0}
+    assert default_model.triage(evidence).level == "none"
+
+
+def test_str_shows_headline_and_messages(tiny_model):
+    text = str(tiny_model.triage({"cannot_walk": 1}))
+    assert text.startswith("Triage: URGENT")
+    assert "Cannot walk: seek same-day care." in text
