@@ -53,7 +53,8 @@ def format_case(
             str(triage),
             "",
             f"Evidence: {observed}",
-            "Differential, P(cause present | evidence):",
+            "Differential, P(cause present | evidence); causes can co-occur, so these need "
+            "not sum to 100%:",
             *format_differential(model, posterior),
             "",
             NOTICE,
