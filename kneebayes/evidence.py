@@ -6,10 +6,19 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from .config import PriorsConfig
 from .errors import EvidenceError, suggest
 
-__all__ = ["ACCEPTED_VALUES", "normalise_evidence", "read_state"]
+__all__ = [
+    "ACCEPTED_VALUES",
+    "evidence_arrays",
+    "frame_arrays",
+    "normalise_evidence",
+    "read_state",
+]
 
 _PRESENT = {"present", "yes", "positive", "true", "1", "y", "pos", "+"}
 _ABSENT = {"absent", "no", "negative", "false", "0", "n", "neg", "-"}
@@ -92,3 +101,73 @@ def normalise_evidence(
     if problems:
         raise EvidenceError("\n".join(problems))
     return observed
+
+
+def evidence_arrays(
+    observed: Mapping[str, int], config: PriorsConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised evidence of one case as rows (findings, factors): 1, 0 or NaN."""
+    findings = np.array([[observed.get(x, np.nan) for x in config.findings]], dtype=float)
+    factors = np.array([[observed.get(f, np.nan) for f in config.factors]], dtype=float)
+    return findings, factors
+
+
+def _column_states(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """A column as 1/0/NaN floats, and the cells that could not be read."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        values = column.astype("float64").to_numpy()  # pandas nullable booleans keep NA
+        return values, column.iloc[0:0]
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        values = column.astype("float64").to_numpy()
+        bad = ~(np.isnan(values) | (values == 0) | (values == 1))
+        return np.where(bad, np.nan, values), column[bad]
+    text = column.astype("string").str.strip().str.lower()
+    values = text.map(_WORD_STATE).astype("float64").to_numpy()
+    bad = np.isnan(values) & ~(column.isna().to_numpy() | text.isin(_UNOBSERVED).to_numpy())
+    return values, column[bad]
+
+
+_WORD_STATE = {**dict.fromkeys(_PRESENT, 1.0), **dict.fromkeys(_ABSENT, 0.0)}
+
+
+def frame_arrays(
+    frame: pd.DataFrame, config: PriorsConfig, where: str = "cases"
+) -> tuple[np.ndarray, np.ndarray]:
+    """A DataFrame of cases (a column per finding or factor id) as arrays (findings, factors)
+    of 1, 0 or NaN. Columns for ids the model does not have, latent ids and unreadable cells
+    raise :class:`EvidenceError` naming the row and column."""
+    problems = []
+    observable = set(config.findings) | set(config.factors)
+    latent = set(config.causes) | set(config.mechanisms)
+    for name in frame.columns:
+        if name in latent:
+            problems.append(f"{where}: column {name!r} is a {config.nodes[name].role}, which is "
+                            "latent and cannot be observed; drop it.")
+        elif name not in observable:
+            problems.append(f"{where}: column {name!r} is not a finding or factor of this "
+                            f"model.{suggest(str(name), observable)} Use it as the index or "
+                            "drop it.")
+    if frame.columns.duplicated().any():
+        duplicated = list(frame.columns[frame.columns.duplicated()])
+        problems.append(f"{where}: duplicate columns {duplicated}.")
+    if problems:
+        raise EvidenceError("\n".join(problems))
+
+    def block(ids: tuple[str, ...]) -> np.ndarray:
+        out = np.full((len(frame), len(ids)), np.nan)
+        for j, nid in enumerate(ids):
+            if nid not in frame.columns:
+                continue
+            values, bad = _column_states(frame[nid])
+            for row, value in list(bad.items())[:5]:
+                problems.append(f"{where}: row {row!r}, column {nid!r}: expected "
+                                f"{ACCEPTED_VALUES}, got {value!r}.")
+            if len(bad) > 5:
+                problems.append(f"{where}: column {nid!r}: {len(bad) - 5} more unreadable cells.")
+            out[:, j] = values
+        return out
+
+    arrays = block(config.findings), block(config.factors)
+    if problems:
+        raise EvidenceError("\n".join(problems))
+    return arrays

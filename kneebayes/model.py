@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from . import network as _network
 from .config import PriorsConfig, load_config
+from .engine import CompiledEngine, EngineTooLarge
 from .errors import EvidenceError
-from .evidence import normalise_evidence
+from .evidence import evidence_arrays, frame_arrays, normalise_evidence
 from .triage import Triage, assess
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
 
-__all__ = ["DiagnosticModel", "load_model"]
+__all__ = ["DiagnosticModel", "EngineFallbackWarning", "load_model"]
 
 Evidence = Mapping[str, Any] | None
+Method = Literal["compiled", "pgmpy"]
+_BATCH_ROWS = 50_000  # rows per engine call: bounds peak memory however long the frame
+
+
+class EngineFallbackWarning(UserWarning):
+    """The compiled engine cannot hold this network; pgmpy answers instead (slower)."""
 
 
 def load_model(path: str | Path | None = None) -> DiagnosticModel:
@@ -127,12 +135,31 @@ class DiagnosticModel:
 
     # -- inference
 
-    def _cause_probabilities(self, observed: dict[str, int]) -> np.ndarray:
+    @cached_property
+    def engine(self) -> CompiledEngine | None:
+        """The compiled exact engine, or ``None`` (with a warning) when the network is too
+        large for it and pgmpy's VariableElimination answers instead."""
+        try:
+            return CompiledEngine(self.config)
+        except EngineTooLarge as exc:
+            warnings.warn(
+                f"{self.config.path}: {exc}; falling back to pgmpy's VariableElimination, "
+                "which is exact but much slower.",
+                EngineFallbackWarning,
+                stacklevel=3,
+            )
+            return None
+
+    def _cause_probabilities(self, observed: dict[str, int], method: Method) -> np.ndarray:
+        if method == "compiled" and self.engine is not None:
+            return self.engine.posterior(*evidence_arrays(observed, self.config))[0]
+        if method not in ("compiled", "pgmpy"):
+            raise ValueError(f"method: expected 'compiled' or 'pgmpy', got {method!r}")
         return _network.variable_elimination(
             self.network, self.causes, observed, self._variable_elimination
         )
 
-    def posterior(self, evidence: Evidence = None) -> pd.Series:
+    def posterior(self, evidence: Evidence = None, method: Method = "compiled") -> pd.Series:
         """P(cause present | evidence) for every cause, exact.
 
         Parameters
@@ -141,6 +168,9 @@ class DiagnosticModel:
             Finding or factor id to ``True``/``False``, ``1``/``0``, ``"present"``/
             ``"absent"``, ``"yes"``/``"no"`` or ``"positive"``/``"negative"``; a missing id
             (or ``None``/``NaN``) is unobserved.
+        method : {'compiled', 'pgmpy'}
+            The compiled engine (default), or pgmpy's VariableElimination on
+            :attr:`network`, the reference it is tested against.
 
         Returns
         -------
@@ -153,7 +183,56 @@ class DiagnosticModel:
             Unknown or latent ids, unreadable values, or evidence of probability zero.
         """
         observed = normalise_evidence(evidence, self.config)
-        return self._series(self._checked(observed))
+        return self._series(self._checked(observed, method))
+
+    def posterior_batch(self, cases: pd.DataFrame) -> pd.DataFrame:
+        """P(cause present | evidence) for every case of a DataFrame, exact.
+
+        Parameters
+        ----------
+        cases : pandas.DataFrame
+            A column per finding or factor id (any subset); cells ``True``/``False``,
+            ``1``/``0``, ``"present"``/``"absent"``, ``"yes"``/``"no"``,
+            ``"positive"``/``"negative"``, or ``NaN``/empty for unobserved.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same index as `cases`, a column per cause (file order).
+
+        Raises
+        ------
+        EvidenceError
+            Naming the row and column of every unreadable cell, any column that is not a
+            finding or factor, and any case whose evidence has probability zero.
+        """
+        findings, factors = frame_arrays(cases, self.config)
+        out = np.empty((len(cases), len(self.causes)))
+        for lo in range(0, len(cases), _BATCH_ROWS):
+            part = slice(lo, lo + _BATCH_ROWS)
+            if self.engine is not None:
+                out[part] = self.engine.posterior(findings[part], factors[part])
+            else:
+                rows = range(lo, min(lo + _BATCH_ROWS, len(cases)))
+                out[part] = [self._cause_probabilities(self._row(findings, factors, i), "pgmpy")
+                             for i in rows]
+        impossible = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        if len(impossible):
+            first, detail = int(impossible[0]), ""
+            try:
+                self._checked(self._row(findings, factors, first), "compiled")
+            except EvidenceError as exc:
+                detail = f": {exc}"
+            raise EvidenceError(
+                f"cases: {len(impossible)} row(s) have evidence of probability zero, first "
+                f"row {cases.index[first]!r}{detail}"
+            )
+        return pd.DataFrame(out, index=cases.index, columns=pd.Index(self.causes, name="cause"))
+
+    def _row(self, findings: np.ndarray, factors: np.ndarray, i: int) -> dict[str, int]:
+        pairs = [*zip(self.findings, findings[i], strict=True),
+                 *zip(self.factors, factors[i], strict=True)]
+        return {nid: int(v) for nid, v in pairs if not np.isnan(v)}
 
     def prior(self) -> pd.Series:
         """P(cause present) with no evidence, sorted highest first."""
@@ -171,22 +250,22 @@ class DiagnosticModel:
         """
         observed = normalise_evidence(evidence, self.config)
         if posterior is None:
-            posterior = self._series(self._checked(observed))
+            posterior = self._series(self._checked(observed, "compiled"))
         return assess(self.config, observed, float(posterior[self.config.triage.cause]))
 
     def _series(self, probabilities: np.ndarray) -> pd.Series:
-        series = pd.Series(probabilities, index=pd.Index(self.causes, name="cause"),
-                           name="P(present | evidence)")
-        return series.sort_values(ascending=False, kind="stable")
+        order = np.argsort(-probabilities, kind="stable")
+        return pd.Series(probabilities[order], name="P(present | evidence)",
+                         index=pd.Index(np.asarray(self.causes, dtype=object)[order], name="cause"))
 
-    def _checked(self, observed: dict[str, int]) -> np.ndarray:
-        probabilities = self._cause_probabilities(observed)
+    def _checked(self, observed: dict[str, int], method: Method) -> np.ndarray:
+        probabilities = self._cause_probabilities(observed, method)
         if np.all(np.isfinite(probabilities)):
             return probabilities
         culprits = [
             nid for nid in observed
             if np.all(np.isfinite(self._cause_probabilities(
-                {k: v for k, v in observed.items() if k != nid})))
+                {k: v for k, v in observed.items() if k != nid}, method)))
         ] or list(observed)
         raise EvidenceError(
             "evidence has probability zero under this model (in floating point): the "

@@ -1,5 +1,5 @@
-"""Posteriors are exact: hand-computed golden cases, pgmpy's VariableElimination and
-brute-force enumeration of the joint all agree."""
+"""Posteriors are exact: hand-computed golden cases, the compiled engine, pgmpy's
+VariableElimination and brute-force enumeration of the joint all agree."""
 
 from __future__ import annotations
 
@@ -82,12 +82,18 @@ def test_factor_raises_cause_by_noisy_or():
     assert model.posterior({"g": "yes"})["c"] == pytest.approx(0.4, abs=1e-12)
 
 
-def _agree(model: kb.DiagnosticModel, observed: dict[str, int], label: str) -> None:
-    ours = model.posterior(observed).reindex(model.causes).to_numpy()
-    truth, _ = enumerate_posterior(model.config, observed)
-    gap = float(np.max(np.abs(ours - truth)))
-    record_disagreement(f"pgmpy VariableElimination vs enumeration ({label})", gap)
-    assert gap < TOL, (observed, ours, truth)
+def _agree(model: kb.DiagnosticModel, observed: dict[str, int], label: str,
+           include_unobserved_findings: bool = False) -> None:
+    truth, _ = enumerate_posterior(model.config, observed, include_unobserved_findings)
+    answers = {}
+    for method in ("compiled", "pgmpy"):
+        answers[method] = model.posterior(observed, method=method).reindex(model.causes)
+        gap = float(np.max(np.abs(answers[method].to_numpy() - truth)))
+        record_disagreement(f"{method} vs enumeration ({label})", gap)
+        assert gap < TOL, (method, observed, answers[method], truth)
+    gap = float(np.max(np.abs(answers["compiled"] - answers["pgmpy"])))
+    record_disagreement(f"compiled vs pgmpy VariableElimination ({label})", gap)
+    assert np.all((truth >= 0) & (truth <= 1))
 
 
 def test_tiny_model_agrees_with_full_enumeration(tiny_model):
@@ -96,10 +102,7 @@ def test_tiny_model_agrees_with_full_enumeration(tiny_model):
     for _ in range(40):
         chosen = rng.choice(observable, size=rng.integers(0, len(observable) + 1), replace=False)
         observed = {str(n): int(rng.integers(0, 2)) for n in chosen}
-        ours = tiny_model.posterior(observed).reindex(tiny_model.causes).to_numpy()
-        truth, _ = enumerate_posterior(tiny_model.config, observed,
-                                       include_unobserved_findings=True)
-        assert np.max(np.abs(ours - truth)) < TOL
+        _agree(tiny_model, observed, "tiny model", include_unobserved_findings=True)
 
 
 def test_shipped_model_agrees_with_enumeration_on_random_evidence(default_model):
@@ -121,11 +124,6 @@ def test_shipped_model_with_every_finding_observed(default_model):
 @given(data=st.data())
 def test_random_priors_files_agree_with_brute_force(data):
     config = data.draw(configs())
-    model = kb.DiagnosticModel(config)
     observed = data.draw(evidence_for(config))
-    ours = model.posterior(observed).reindex(model.causes).to_numpy()
-    truth, _ = enumerate_posterior(config, observed, include_unobserved_findings=True)
-    gap = float(np.max(np.abs(ours - truth)))
-    record_disagreement("pgmpy VariableElimination vs enumeration (random priors files)", gap)
-    assert gap < TOL
-    assert np.all((ours >= 0) & (ours <= 1))
+    _agree(kb.DiagnosticModel(config), observed, "random priors files",
+           include_unobserved_findings=True)

@@ -1,0 +1,285 @@
+"""Compiled exact inference: the network as numpy arrays, any batch of cases in a few BLAS calls.
+
+Findings are leaves and factors are roots, so for every joint state ``c`` of the causes
+(enumerated) the log joint of a case splits into three terms:
+
+    log P(c, e) = log P(c | factor evidence)                  the factor layer
+                + sum_x [x observed] log P(x = e_x | c)        findings on causes only:
+                                                              one matrix product
+                + log sum_m P(m | c) prod_x P(x = e_x | c, m) findings on mechanisms
+
+and the posterior of each cause is a normalised sum over ``c``. The first and last terms
+depend on a case only through its factor evidence and its mechanism-findings evidence, so
+they are computed once per distinct pattern in the batch (there are few) and gathered.
+Everything stays in log space (no underflow however many findings are observed) and in
+float64; the result is exact, not sampled. Cause states are processed in blocks so that
+memory stays bounded; a network whose tables would not fit is refused with
+:class:`EngineTooLarge`, and the model then falls back to pgmpy, saying so.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from .config import NoisyOr, PriorsConfig, Table
+
+__all__ = ["DEFAULT_MEMORY_BUDGET", "CompiledEngine", "EngineTooLarge"]
+
+DEFAULT_MEMORY_BUDGET = 512 * 2**20  # bytes of working arrays
+_MAX_LATENT = 30  # 2**30 latent states: beyond this, enumeration is no sensible engine
+_MAX_FACTORS = 16  # 2**16 joint factor states
+
+
+_SMALL_BATCH = 256  # rows below which BLAS threads cost more than they give
+
+
+@cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread(rows: int):
+    """On the shared 2-core machines two BLAS threads made small products several times
+    slower; pin one thread for small batches only, and only for the call."""
+    if rows >= _SMALL_BATCH:
+        return nullcontext()
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+class EngineTooLarge(RuntimeError):
+    """The compiled tables would not fit the memory budget."""
+
+
+def _log_tables(config: PriorsConfig, nid: str) -> tuple[np.ndarray, np.ndarray]:
+    """log P(present | parents), log P(absent | parents), flattened C-order over the parents."""
+    cpd = config.nodes[nid].cpd
+    if isinstance(cpd, NoisyOr):
+        # Díez leaky noisy-OR, kept in log space so that neither state loses digits.
+        log_absent = np.full((2,) * len(cpd.weights), np.log1p(-cpd.leak.mean))
+        for i, w in enumerate(cpd.weights.values()):
+            shape = [1] * len(cpd.weights)
+            shape[i] = 2
+            step = np.array([0.0, np.log1p(-w.mean) - np.log1p(-cpd.leak.mean)])
+            log_absent = log_absent + step.reshape(shape)
+        log_absent = log_absent.reshape(-1)
+        with np.errstate(divide="ignore"):
+            log_present = np.log(-np.expm1(log_absent))
+        return log_present, log_absent
+    assert isinstance(cpd, Table)
+    present = np.empty((2,) * len(cpd.parents))
+    for index in np.ndindex(present.shape):
+        on = frozenset(p for p, s in zip(cpd.parents, index, strict=True) if s)
+        present[index] = cpd.rows[on].mean
+    present = present.reshape(-1)
+    return np.log(present), np.log1p(-present)
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """A node whose parents are all enumerated: its log table and where its parents sit."""
+
+    positions: np.ndarray  # parent positions (bits) in the enumerated state
+    log_present: np.ndarray
+    log_absent: np.ndarray
+
+    def logs(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """log P(present | s), log P(absent | s) for each state row of `bits`."""
+        k = len(self.positions)
+        index = bits[:, self.positions] @ (1 << np.arange(k - 1, -1, -1)) if k else 0
+        return (np.broadcast_to(self.log_present[index], bits.shape[:1]),
+                np.broadcast_to(self.log_absent[index], bits.shape[:1]))
+
+
+class CompiledEngine:
+    """Exact posteriors of the causes for batches of cases.
+
+    Parameters
+    ----------
+    config : PriorsConfig
+    memory_budget : int, optional
+        Bytes the working arrays may take; block and chunk sizes follow from it.
+
+    Raises
+    ------
+    EngineTooLarge
+        When the tables for even one cause state would exceed the budget.
+    """
+
+    def __init__(self, config: PriorsConfig, memory_budget: int = DEFAULT_MEMORY_BUDGET):
+        self.causes, self.factors, self.findings = config.causes, config.factors, config.findings
+        self.memory_budget = memory_budget
+        n_c, n_m, n_f = len(config.causes), len(config.mechanisms), len(config.factors)
+        if n_c + n_m > _MAX_LATENT or n_f > _MAX_FACTORS:
+            raise EngineTooLarge(
+                f"{n_c} causes, {n_m} mechanisms and {n_f} factors: enumerating their states "
+                "would exceed the engine's limits"
+            )
+        latent = config.causes + config.mechanisms
+        bit = {nid: i for i, nid in enumerate(latent)}  # state bit i <-> latent node i
+        on_mechanism = [any(p in config.mechanisms for p in config.nodes[x].parents)
+                        for x in config.findings]
+        self._direct = np.flatnonzero(~np.array(on_mechanism, dtype=bool))
+        self._indirect = np.flatnonzero(on_mechanism)
+
+        def leaf(nid: str, positions: dict[str, int]) -> _Leaf:
+            parents = config.nodes[nid].parents
+            return _Leaf(np.array([positions[p] for p in parents], dtype=int),
+                         *_log_tables(config, nid))
+
+        self._direct_leaves = [leaf(config.findings[i], bit) for i in self._direct]
+        self._indirect_leaves = [leaf(config.findings[i], bit) for i in self._indirect]
+        self._mechanisms = [leaf(m, bit) for m in config.mechanisms]
+        self.n_causes, self.n_mech = n_c, n_m
+
+        # The factor layer: every joint factor state f, its log prior, and per cause
+        # log P(cause present | f), log P(cause absent | f).
+        fbits = self._bits(0, 2**n_f, n_f)
+        priors = np.array([config.nodes[f].cpd.leak.mean for f in config.factors])
+        self._factor_bits = fbits.astype(float)
+        self._log_factor_prior = np.where(fbits == 1, np.log(priors), np.log1p(-priors)).sum(1)
+        fbit = {nid: i for i, nid in enumerate(config.factors)}
+        logs = [leaf(c, fbit).logs(fbits) for c in config.causes]
+        self._cause_log_present = np.stack([p for p, _ in logs], axis=1)  # (factor states, C)
+        self._cause_log_absent = np.stack([a for _, a in logs], axis=1)
+
+        # Bytes per cause state of the cached tables; the block is as many cause states as fit.
+        per_state = 8 * (2 * len(self._direct) + 2**n_f + n_c + 1
+                         + (2 * len(self._indirect) + 1) * 2**n_m)
+        if per_state > memory_budget // 4:
+            raise EngineTooLarge("the tables for one cause state exceed the memory budget")
+        self.block = int(min(2**n_c, max(1, memory_budget // (4 * per_state))))
+        self._cache: dict[int, tuple[np.ndarray, ...]] = {}
+        self._cache_limit = max(1, (memory_budget // 2) // (per_state * self.block))
+
+    @staticmethod
+    def _bits(start: int, stop: int, width: int) -> np.ndarray:
+        """Rows of state bits, most significant first, for states ``start..stop-1``."""
+        states = np.arange(start, stop, dtype=np.int64)
+        return ((states[:, None] >> np.arange(width - 1, -1, -1)) & 1).astype(np.int8)
+
+    @staticmethod
+    def _stacked_logs(leaves: list[_Leaf], bits: np.ndarray) -> np.ndarray:
+        """Rows [log P(present | s), log P(absent | s)] per leaf, for each state row of bits."""
+        out = np.empty((2 * len(leaves), bits.shape[0]))
+        for i, leaf in enumerate(leaves):
+            out[2 * i], out[2 * i + 1] = leaf.logs(bits)
+        return out
+
+    def _block_tables(self, start: int) -> tuple[np.ndarray, ...]:
+        """The tables for the cause states ``start .. start + block - 1``."""
+        if start in self._cache:
+            return self._cache[start]
+        stop = min(start + self.block, 2**self.n_causes)
+        cause_bits = self._bits(start, stop, self.n_causes)
+        direct = self._stacked_logs(self._direct_leaves, cause_bits)
+        # log P(c | f) for every factor state f and cause state c: one matrix product.
+        cb = cause_bits.astype(float)
+        log_w = self._cause_log_present @ cb.T + self._cause_log_absent @ (1.0 - cb).T
+        shift = log_w.max(axis=0)  # per state, so that exp() cannot underflow to all zeros
+        # Latent states (cause state, mechanism state), mechanism bits fastest.
+        latent_bits = self._bits(start << self.n_mech, stop << self.n_mech,
+                                 self.n_causes + self.n_mech)
+        indirect = self._stacked_logs(self._indirect_leaves, latent_bits)
+        log_mech = np.zeros(latent_bits.shape[0])
+        for j, leaf in enumerate(self._mechanisms):
+            present, absent = leaf.logs(latent_bits)
+            log_mech += np.where(latent_bits[:, self.n_causes + j] == 1, present, absent)
+        tables = (direct, np.exp(log_w - shift), shift, indirect,
+                  log_mech.reshape(stop - start, -1), cb)
+        if len(self._cache) < self._cache_limit:
+            self._cache[start] = tables
+        return tables
+
+    @staticmethod
+    def _evidence_matrix(observed: np.ndarray) -> np.ndarray:
+        """Evidence (cases x nodes; 1, 0 or NaN) as the left operand of a likelihood product:
+        columns interleave [observed present, observed absent] per node."""
+        out = np.zeros((observed.shape[0], 2 * observed.shape[1]))
+        out[:, 0::2] = observed == 1
+        out[:, 1::2] = observed == 0
+        return out
+
+    @staticmethod
+    def _patterns(observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct rows of `observed` (NaN-aware) and each case's row among them."""
+        if len(observed) == 1:
+            return observed, np.zeros(1, dtype=np.intp)
+        codes = np.where(np.isnan(observed), 2, observed).astype(np.int64)
+        if codes.shape[1] == 0:
+            return np.empty((1, 0)), np.zeros(len(codes), dtype=np.intp)
+        if codes.shape[1] <= 39:  # one base-3 integer per row: a 1-D unique is far faster
+            _, first, index = np.unique(codes @ 3 ** np.arange(codes.shape[1], dtype=np.int64),
+                                           return_index=True, return_inverse=True)
+            unique = codes[first]
+        else:
+            unique, index = np.unique(codes, axis=0, return_inverse=True)
+        return np.where(unique == 2, np.nan, unique).astype(float), index.reshape(-1)
+
+    def _factor_weights(self, factor_obs: np.ndarray) -> np.ndarray:
+        """P(f), zeroed where it contradicts the factor evidence: patterns x factor states."""
+        seen = ~np.isnan(factor_obs)
+        clash = (seen & (factor_obs == 1)).astype(float) @ (1 - self._factor_bits.T) + (
+            seen & (factor_obs == 0)).astype(float) @ self._factor_bits.T
+        return np.where(clash > 0, 0.0, np.exp(self._log_factor_prior))
+
+    def posterior(self, findings_obs: np.ndarray, factor_obs: np.ndarray) -> np.ndarray:
+        """P(cause present | evidence) for each case.
+
+        Parameters
+        ----------
+        findings_obs : ndarray, shape (n, len(findings))
+            1 present, 0 absent, NaN unobserved.
+        factor_obs : ndarray, shape (n, len(factors))
+            Likewise for the contributing factors.
+
+        Returns
+        -------
+        ndarray, shape (n, len(causes))
+            NaN rows where the evidence has probability zero in floating point.
+        """
+        with _one_blas_thread(findings_obs.shape[0]):
+            return self._posterior(findings_obs, factor_obs)
+
+    def _posterior(self, findings_obs: np.ndarray, factor_obs: np.ndarray) -> np.ndarray:
+        n = findings_obs.shape[0]
+        direct_ev = self._evidence_matrix(findings_obs[:, self._direct])
+        factor_patterns, factor_of = self._patterns(factor_obs)
+        weights = self._factor_weights(factor_patterns)
+        mech_patterns, mech_of = self._patterns(findings_obs[:, self._indirect])
+        mech_ev = self._evidence_matrix(mech_patterns)
+        top = np.full(n, -np.inf)  # running log-sum-exp over the blocks
+        total = np.zeros(n)
+        present = np.zeros((n, self.n_causes))
+        rows = max(1, self.memory_budget // (8 * 4 * self.block))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for start in range(0, 2**self.n_causes, self.block):
+                direct, w_states, shift, indirect, log_mech, cause_bits = (
+                    self._block_tables(start))
+                log_prior = np.log(weights @ w_states) + shift  # factor patterns x block
+                log_indirect = self._log_sum_exp(
+                    (mech_ev @ indirect).reshape(len(mech_patterns), *log_mech.shape) + log_mech
+                )  # mechanism patterns x block
+                for lo in range(0, n, rows):
+                    part = slice(lo, lo + rows)
+                    log_joint = (direct_ev[part] @ direct + log_prior[factor_of[part]]
+                                 + log_indirect[mech_of[part]])
+                    new_top = np.maximum(top[part], log_joint.max(axis=1))
+                    scale = np.exp(top[part] - new_top)
+                    mass = np.exp(log_joint - new_top[:, None])
+                    total[part] = total[part] * scale + mass.sum(axis=1)
+                    present[part] = present[part] * scale[:, None] + mass @ cause_bits
+                    top[part] = new_top
+            return present / total[:, None]
+
+    @staticmethod
+    def _log_sum_exp(values: np.ndarray) -> np.ndarray:
+        """log sum exp over the last axis, stable."""
+        top = values.max(axis=-1, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        return np.log(np.exp(values - top).sum(axis=-1)) + top[..., 0]
