@@ -99,6 +99,28 @@ def _cmd_nodes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_score(args: argparse.Namespace) -> int:
+    from .batch import score_dask_file, score_file
+
+    model = load_model(args.priors)
+    if args.dask:
+        levels = score_dask_file(model, args.cases, args.output, args.id_column, args.scheduler)
+    else:
+        levels = score_file(model, args.cases, args.output, args.id_column,
+                            progress=False if args.no_progress else None)
+    counts = ", ".join(f"{level} {count}" for level, count in levels.items())
+    summary = {"cases": int(levels.sum()), "output": str(args.output),
+               "triage": {k: int(v) for k, v in levels.items()}, "notice": NOTICE}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"Triage of {levels.sum()} cases: {counts} (column 'triage', red flags in "
+              "'red_flags'; every urgent row needs same-day medical assessment).")
+        print(f"Wrote triage and P(cause present | evidence) per case to {args.output}.")
+        print(NOTICE)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kneebayes",
@@ -117,6 +139,23 @@ def build_parser() -> argparse.ArgumentParser:
     post.add_argument("evidence", nargs="*", metavar="FINDING=VALUE",
                       help="e.g. groin_pain=yes numbness_or_tingling=no")
     post.set_defaults(run=_cmd_posterior)
+
+    score = sub.add_parser(
+        "score", parents=[priors], help="triage and posteriors for a file of cases",
+        description="Score a CSV or Parquet file of cases (a column per finding or factor id; "
+        "values yes/no, 1/0, true/false, present/absent, empty for unobserved) into a CSV or "
+        "Parquet file: triage, red flags and P(cause present | evidence) per case.",
+    )
+    score.add_argument("cases", help="input .csv or .parquet")
+    score.add_argument("-o", "--output", required=True, help="output .csv or .parquet")
+    score.add_argument("--id-column", metavar="NAME", help="column of case ids to keep")
+    score.add_argument("--no-progress", action="store_true", help="no progress bar")
+    score.add_argument("--dask", action="store_true",
+                       help="score with Dask (files larger than memory; input may be a glob)")
+    score.add_argument("--scheduler", metavar="ADDRESS",
+                       help="with --dask: a dask.distributed scheduler, e.g. tcp://host:8786 "
+                       "(default: a local cluster)")
+    score.set_defaults(run=_cmd_score)
 
     nodes = sub.add_parser("nodes", parents=[priors], help="the node vocabulary")
     nodes.set_defaults(run=_cmd_nodes)

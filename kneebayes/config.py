@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from itertools import combinations
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Literal
 
 from .errors import ConfigError, suggest
@@ -45,6 +44,20 @@ TRIAGE_LEVELS = ("none", "see_clinician", "urgent")
 _Z90 = 1.6448536269514722
 
 Role = Literal["factor", "cause", "mechanism", "finding"]
+
+
+class FrozenDict(dict):
+    """A read-only dict that pickles (``MappingProxyType`` does not), so that a model can be
+    shipped to Dask workers."""
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a validated priors config is read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
+    __ior__ = _read_only  # type: ignore[assignment]
+
+    def __reduce__(self):
+        return (type(self), (dict(self),))
 
 
 @dataclass(frozen=True)
@@ -368,10 +381,10 @@ class _Parser:
             path=self.path,
             title=title,
             description=description.strip(),
-            nodes=MappingProxyType(ordered),
+            nodes=FrozenDict(ordered),
             triage=triage,  # type: ignore[arg-type]  # not None when there are no problems
             red_flags=red_flags,
-            references=MappingProxyType(references),
+            references=FrozenDict(references),
         )
 
     def references(self, value: Any) -> dict[str, str]:
@@ -463,7 +476,7 @@ class _Parser:
                         )
                     weights[parent] = p
                     values[parent] = (at, p)
-            cpd = NoisyOr(leak or Probability(0.5), MappingProxyType(weights))
+            cpd = NoisyOr(leak or Probability(0.5), FrozenDict(weights))
 
         declared = {"table"} if is_table else {leak_key}.union(
             *(spec[k] for k in parent_keys if isinstance(spec.get(k), dict))
@@ -554,7 +567,7 @@ class _Parser:
                         f"{where}.table: missing the row {'+'.join(combo) or 'none'!r}; a full "
                         f"table needs all {2 ** len(parents)} combinations of present parents."
                     )
-        return Table(tuple(parents), MappingProxyType(rows))
+        return Table(tuple(parents), FrozenDict(rows))
 
     def sources(
         self,

@@ -144,9 +144,11 @@ def frame_arrays(
             problems.append(f"{where}: column {name!r} is a {config.nodes[name].role}, which is "
                             "latent and cannot be observed; drop it.")
         elif name not in observable:
-            problems.append(f"{where}: column {name!r} is not a finding or factor of this "
-                            f"model.{suggest(str(name), observable)} Use it as the index or "
-                            "drop it.")
+            problems.append(
+                f"{where}: column {name!r} is not a finding or factor of this model."
+                f"{suggest(str(name), observable)} Make it the index (kneebayes score "
+                "--id-column NAME) or drop it."
+            )
     if frame.columns.duplicated().any():
         duplicated = list(frame.columns[frame.columns.duplicated()])
         problems.append(f"{where}: duplicate columns {duplicated}.")

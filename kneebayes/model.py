@@ -16,7 +16,7 @@ from .config import PriorsConfig, load_config
 from .engine import CompiledEngine, EngineTooLarge
 from .errors import EvidenceError
 from .evidence import evidence_arrays, frame_arrays, normalise_evidence
-from .triage import Triage, assess
+from .triage import Triage, assess, assess_batch
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
@@ -66,6 +66,10 @@ class DiagnosticModel:
 
     def __init__(self, config: PriorsConfig):
         self.config = config
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Only the config travels (to Dask workers, say); engine and network rebuild lazily.
+        return {"config": self.config}
 
     def __repr__(self) -> str:
         c = self.config
@@ -207,13 +211,18 @@ class DiagnosticModel:
             finding or factor, and any case whose evidence has probability zero.
         """
         findings, factors = frame_arrays(cases, self.config)
-        out = np.empty((len(cases), len(self.causes)))
-        for lo in range(0, len(cases), _BATCH_ROWS):
+        return self._posterior_arrays(findings, factors, cases.index)
+
+    def _posterior_arrays(
+        self, findings: np.ndarray, factors: np.ndarray, index: pd.Index
+    ) -> pd.DataFrame:
+        out = np.empty((len(index), len(self.causes)))
+        for lo in range(0, len(index), _BATCH_ROWS):
             part = slice(lo, lo + _BATCH_ROWS)
             if self.engine is not None:
                 out[part] = self.engine.posterior(findings[part], factors[part])
             else:
-                rows = range(lo, min(lo + _BATCH_ROWS, len(cases)))
+                rows = range(lo, min(lo + _BATCH_ROWS, len(index)))
                 out[part] = [self._cause_probabilities(self._row(findings, factors, i), "pgmpy")
                              for i in rows]
         impossible = np.flatnonzero(~np.isfinite(out).all(axis=1))
@@ -225,9 +234,50 @@ class DiagnosticModel:
                 detail = f": {exc}"
             raise EvidenceError(
                 f"cases: {len(impossible)} row(s) have evidence of probability zero, first "
-                f"row {cases.index[first]!r}{detail}"
+                f"row {index[first]!r}{detail}"
             )
-        return pd.DataFrame(out, index=cases.index, columns=pd.Index(self.causes, name="cause"))
+        return pd.DataFrame(out, index=index, columns=pd.Index(self.causes, name="cause"))
+
+    def triage_batch(self, cases: pd.DataFrame, posterior: pd.DataFrame | None = None
+                     ) -> pd.DataFrame:
+        """Triage every case of a DataFrame (see :meth:`triage`).
+
+        Parameters
+        ----------
+        cases : pandas.DataFrame
+            As for :meth:`posterior_batch`.
+        posterior : pandas.DataFrame, optional
+            Its result for `cases`, if already computed.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same index; columns ``triage`` (``none``/``see_clinician``/``urgent``),
+            ``red_flags`` (fired rule ids joined by ``;``) and ``p_<must-not-miss cause>``.
+        """
+        findings, factors = frame_arrays(cases, self.config)
+        if posterior is None:
+            posterior = self._posterior_arrays(findings, factors, cases.index)
+        return self._triage_arrays(findings, factors, posterior)
+
+    def _triage_arrays(
+        self, findings: np.ndarray, factors: np.ndarray, posterior: pd.DataFrame
+    ) -> pd.DataFrame:
+        cause = self.config.triage.cause
+        observed = {**dict(zip(self.findings, findings.T, strict=True)),
+                    **dict(zip(self.factors, factors.T, strict=True))}
+        probability = posterior[cause].to_numpy()
+        levels, flags = assess_batch(self.config, observed, probability)
+        return pd.DataFrame({"triage": levels, "red_flags": flags, f"p_{cause}": probability},
+                            index=posterior.index)
+
+    def score(self, cases: pd.DataFrame) -> pd.DataFrame:
+        """Triage and posterior for every case: :meth:`triage_batch` columns first, then
+        one column per cause. What ``kneebayes score`` writes."""
+        findings, factors = frame_arrays(cases, self.config)
+        posterior = self._posterior_arrays(findings, factors, cases.index)
+        triage = self._triage_arrays(findings, factors, posterior)
+        return pd.concat([triage[["triage", "red_flags"]], posterior], axis=1)
 
     def _row(self, findings: np.ndarray, factors: np.ndarray, i: int) -> dict[str, int]:
         pairs = [*zip(self.findings, findings[i], strict=True),

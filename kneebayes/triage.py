@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from .config import TRIAGE_LEVELS, PriorsConfig
 
-__all__ = ["NOTICE", "Triage", "assess"]
+__all__ = ["NOTICE", "Triage", "assess", "assess_batch"]
 
 NOTICE = (
     "kneebayes is an educational and research tool, not a medical device: "
@@ -79,17 +81,53 @@ def assess(config: PriorsConfig, observed: Mapping[str, int], probability: float
             flags.append(rule.id)
             messages.append(rule.message)
             level = max(level, rule.level, key=rank)
-    rule = config.triage
-    for threshold, threshold_level in (
-        (rule.urgent_above, "urgent"),
-        (rule.see_clinician_above, "see_clinician"),
-    ):
-        if probability > threshold:
-            label = config.nodes[rule.cause].label
-            messages.append(
-                f"P({label}) = {probability:.1%} is above the {threshold:.0%} threshold "
-                f"for '{threshold_level}'."
-            )
-            level = max(level, threshold_level, key=rank)
-            break
+    threshold_level = _threshold_rank(config, np.array([probability]))[0]
+    if threshold_level:
+        rule = config.triage
+        threshold = (rule.see_clinician_above, rule.urgent_above)[threshold_level - 1]
+        messages.append(
+            f"P({config.nodes[rule.cause].label}) = {probability:.1%} is above the "
+            f"{threshold:.0%} threshold for '{TRIAGE_LEVELS[threshold_level]}'."
+        )
+        level = max(level, TRIAGE_LEVELS[threshold_level], key=rank)
     return Triage(level, tuple(flags), tuple(messages), float(probability))
+
+
+def _threshold_rank(config: PriorsConfig, probability: np.ndarray) -> np.ndarray:
+    """0, 1 or 2 (none, see_clinician, urgent) from the must-not-miss posterior alone."""
+    rule = config.triage
+    return (probability > rule.see_clinician_above).astype(int) + (
+        probability > rule.urgent_above
+    ).astype(int)
+
+
+def assess_batch(
+    config: PriorsConfig, observed: Mapping[str, np.ndarray], probability: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Triage many cases at once.
+
+    Parameters
+    ----------
+    config : PriorsConfig
+    observed : mapping of str to ndarray
+        Per finding or factor id, its column of 1, 0 or NaN (missing ids are unobserved).
+    probability : ndarray
+        P(must-not-miss cause | evidence) per case.
+
+    Returns
+    -------
+    levels : ndarray of str
+        ``'none'``, ``'see_clinician'`` or ``'urgent'`` per case.
+    flags : ndarray of str
+        The fired red-flag rule ids per case, joined by ``';'`` (empty when none).
+    """
+    rank = _threshold_rank(config, probability)
+    flags = np.full(len(probability), "", dtype=object)
+    for rule in config.red_flags:
+        fired = np.ones(len(probability), dtype=bool)
+        for nid in rule.when:
+            column = observed.get(nid)
+            fired &= False if column is None else column == 1
+        rank = np.where(fired, np.maximum(rank, TRIAGE_LEVELS.index(rule.level)), rank)
+        flags = np.where(fired, flags + np.where(flags == "", "", ";") + rule.id, flags)
+    return np.asarray(TRIAGE_LEVELS, dtype=object)[rank], flags
