@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["read_chunks", "score_dask", "score_dask_file", "score_file"]
 
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 25_000
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 

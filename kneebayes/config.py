@@ -12,6 +12,7 @@ import math
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from itertools import combinations
 from pathlib import Path
@@ -172,19 +173,20 @@ class PriorsConfig:
         """Node ids of one role, in file order."""
         return tuple(n.id for n in self.nodes.values() if n.role == role)
 
-    @property
+    # Cached: they sit on the path of every query.
+    @cached_property
     def factors(self) -> tuple[str, ...]:
         return self.ids("factor")
 
-    @property
+    @cached_property
     def causes(self) -> tuple[str, ...]:
         return self.ids("cause")
 
-    @property
+    @cached_property
     def mechanisms(self) -> tuple[str, ...]:
         return self.ids("mechanism")
 
-    @property
+    @cached_property
     def findings(self) -> tuple[str, ...]:
         return self.ids("finding")
 

@@ -29,7 +29,7 @@ from .config import NoisyOr, PriorsConfig, Table
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "CompiledEngine", "EngineTooLarge"]
 
-DEFAULT_MEMORY_BUDGET = 512 * 2**20  # bytes of working arrays
+DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes of working arrays
 _MAX_LATENT = 30  # 2**30 latent states: beyond this, enumeration is no sensible engine
 _MAX_FACTORS = 16  # 2**16 joint factor states
 
@@ -190,8 +190,8 @@ class CompiledEngine:
         for j, leaf in enumerate(self._mechanisms):
             present, absent = leaf.logs(latent_bits)
             log_mech += np.where(latent_bits[:, self.n_causes + j] == 1, present, absent)
-        tables = (direct, np.exp(log_w - shift), shift, indirect,
-                  log_mech.reshape(stop - start, -1), cb)
+        with_total = np.hstack([cb, np.ones((len(cb), 1))])
+        tables = (direct, np.exp(log_w - shift), shift, indirect, np.exp(log_mech), with_total)
         if len(self._cache) < self._cache_limit:
             self._cache[start] = tables
         return tables
@@ -259,27 +259,37 @@ class CompiledEngine:
         rows = max(1, self.memory_budget // (8 * 4 * self.block))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for start in range(0, 2**self.n_causes, self.block):
-                direct, w_states, shift, indirect, log_mech, cause_bits = (
+                direct, w_states, shift, indirect, mech_prob, cause_bits = (
                     self._block_tables(start))
                 log_prior = np.log(weights @ w_states) + shift  # factor patterns x block
-                log_indirect = self._log_sum_exp(
-                    (mech_ev @ indirect).reshape(len(mech_patterns), *log_mech.shape) + log_mech
-                )  # mechanism patterns x block
+                log_indirect = self._mechanism_term(mech_ev, indirect, mech_prob)
                 for lo in range(0, n, rows):
                     part = slice(lo, lo + rows)
-                    log_joint = (direct_ev[part] @ direct + log_prior[factor_of[part]]
-                                 + log_indirect[mech_of[part]])
+                    log_joint = direct_ev[part] @ direct
+                    log_joint += log_prior[factor_of[part]]
+                    if log_indirect is not None:
+                        log_joint += log_indirect[mech_of[part]]
                     new_top = np.maximum(top[part], log_joint.max(axis=1))
                     scale = np.exp(top[part] - new_top)
-                    mass = np.exp(log_joint - new_top[:, None])
-                    total[part] = total[part] * scale + mass.sum(axis=1)
-                    present[part] = present[part] * scale[:, None] + mass @ cause_bits
+                    log_joint -= new_top[:, None]
+                    # one product gives the mass with each cause present and, in the last
+                    # column (ones), the total
+                    sums = np.exp(log_joint, out=log_joint) @ cause_bits
+                    total[part] = total[part] * scale + sums[:, -1]
+                    present[part] = present[part] * scale[:, None] + sums[:, :-1]
                     top[part] = new_top
             return present / total[:, None]
 
-    @staticmethod
-    def _log_sum_exp(values: np.ndarray) -> np.ndarray:
-        """log sum exp over the last axis, stable."""
-        top = values.max(axis=-1, keepdims=True)
-        top = np.where(np.isfinite(top), top, 0.0)
-        return np.log(np.exp(values - top).sum(axis=-1)) + top[..., 0]
+    def _mechanism_term(self, mech_ev: np.ndarray, indirect: np.ndarray,
+                        mech_prob: np.ndarray) -> np.ndarray | None:
+        """log sum_m P(m | c) prod_x P(x = e_x | c, m) per mechanism-evidence pattern and
+        cause state; None when the network has no mechanisms."""
+        if self.n_mech == 0:
+            return None
+        log_like = mech_ev @ indirect  # patterns x (cause state, mechanism state)
+        # Shifting by each row's maximum keeps the largest term at exp(0) = 1; terms more
+        # than e^-700 below it contribute nothing at double precision anyway.
+        row_top = log_like.max(axis=1, keepdims=True)
+        like = np.exp(log_like - row_top, out=log_like) * mech_prob
+        return np.log(like.reshape(len(like), -1, 2**self.n_mech).sum(axis=2)) + row_top
+

@@ -303,10 +303,15 @@ class DiagnosticModel:
             posterior = self._series(self._checked(observed, "compiled"))
         return assess(self.config, observed, float(posterior[self.config.triage.cause]))
 
+    @cached_property
+    def _cause_index(self) -> pd.Index:
+        # object dtype: building an Arrow-backed string index costs more than the query
+        return pd.Index(list(self.causes), dtype=object, name="cause")
+
     def _series(self, probabilities: np.ndarray) -> pd.Series:
         order = np.argsort(-probabilities, kind="stable")
-        return pd.Series(probabilities[order], name="P(present | evidence)",
-                         index=pd.Index(np.asarray(self.causes, dtype=object)[order], name="cause"))
+        return pd.Series(probabilities[order], index=self._cause_index.take(order),
+                         name="P(present | evidence)")
 
     def _checked(self, observed: dict[str, int], method: Method) -> np.ndarray:
         probabilities = self._cause_probabilities(observed, method)
