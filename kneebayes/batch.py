@@ -226,10 +226,10 @@ def score_dask_file(
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
 
-    source, target = Path(source), Path(target)
-    in_format, out_format = _format(source), _format(target)
+    target = Path(target)
+    in_format, out_format = _format(Path(str(source))), _format(target)
     reader = dd.read_csv if in_format == "csv" else dd.read_parquet
-    ddf = reader(str(source))
+    ddf = reader(str(source))  # a string: Dask also takes globs and remote URLs
     if id_column is not None:
         if id_column not in ddf.columns:
             raise EvidenceError(f"cases: no id column {id_column!r}.")

@@ -32,6 +32,7 @@ __all__ = ["DEFAULT_MEMORY_BUDGET", "CompiledEngine", "EngineTooLarge"]
 DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes of working arrays
 _MAX_LATENT = 30  # 2**30 latent states: beyond this, enumeration is no sensible engine
 _MAX_FACTORS = 16  # 2**16 joint factor states
+_BLOCK_STATES = 2**14  # cause states per block: bounds each call's working arrays
 
 
 _SMALL_BATCH = 256  # rows below which BLAS threads cost more than they give
@@ -103,12 +104,12 @@ class CompiledEngine:
     ----------
     config : PriorsConfig
     memory_budget : int, optional
-        Bytes the working arrays may take; block and chunk sizes follow from it.
+        Bytes for the compiled tables (at most half) and each call's working arrays.
 
     Raises
     ------
     EngineTooLarge
-        When the tables for even one cause state would exceed the budget.
+        When the compiled tables would exceed half the budget.
     """
 
     def __init__(self, config: PriorsConfig, memory_budget: int = DEFAULT_MEMORY_BUDGET):
@@ -148,14 +149,17 @@ class CompiledEngine:
         self._cause_log_present = np.stack([p for p, _ in logs], axis=1)  # (factor states, C)
         self._cause_log_absent = np.stack([a for _, a in logs], axis=1)
 
-        # Bytes per cause state of the cached tables; the block is as many cause states as fit.
+        # Every table is cached: half the budget for tables, half for each call's arrays.
         per_state = 8 * (2 * len(self._direct) + 2**n_f + n_c + 1
                          + (2 * len(self._indirect) + 1) * 2**n_m)
-        if per_state > memory_budget // 4:
-            raise EngineTooLarge("the tables for one cause state exceed the memory budget")
-        self.block = int(min(2**n_c, max(1, memory_budget // (4 * per_state))))
+        if per_state * 2**n_c > memory_budget // 2:
+            raise EngineTooLarge(
+                f"its tables need {per_state * 2**n_c / 2**20:,.0f} MiB, more than half the "
+                f"memory budget of {memory_budget / 2**20:,.0f} MiB (raise it with "
+                "memory_budget=...)"
+            )
+        self.block = min(2**n_c, _BLOCK_STATES)
         self._cache: dict[int, tuple[np.ndarray, ...]] = {}
-        self._cache_limit = max(1, (memory_budget // 2) // (per_state * self.block))
 
     @staticmethod
     def _bits(start: int, stop: int, width: int) -> np.ndarray:
@@ -192,8 +196,7 @@ class CompiledEngine:
             log_mech += np.where(latent_bits[:, self.n_causes + j] == 1, present, absent)
         with_total = np.hstack([cb, np.ones((len(cb), 1))])
         tables = (direct, np.exp(log_w - shift), shift, indirect, np.exp(log_mech), with_total)
-        if len(self._cache) < self._cache_limit:
-            self._cache[start] = tables
+        self._cache[start] = tables
         return tables
 
     @staticmethod
@@ -256,7 +259,7 @@ class CompiledEngine:
         top = np.full(n, -np.inf)  # running log-sum-exp over the blocks
         total = np.zeros(n)
         present = np.zeros((n, self.n_causes))
-        rows = max(1, self.memory_budget // (8 * 4 * self.block))
+        rows = max(1, self.memory_budget // (8 * 8 * self.block))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for start in range(0, 2**self.n_causes, self.block):
                 direct, w_states, shift, indirect, mech_prob, cause_bits = (

@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import network as _network
 from .config import PriorsConfig, load_config
-from .engine import CompiledEngine, EngineTooLarge
+from .engine import DEFAULT_MEMORY_BUDGET, CompiledEngine, EngineTooLarge
 from .errors import EvidenceError
 from .evidence import evidence_arrays, frame_arrays, normalise_evidence
 from .triage import Triage, assess, assess_batch
@@ -32,13 +32,17 @@ class EngineFallbackWarning(UserWarning):
     """The compiled engine cannot hold this network; pgmpy answers instead (slower)."""
 
 
-def load_model(path: str | Path | None = None) -> DiagnosticModel:
+def load_model(path: str | Path | None = None,
+               memory_budget: int = DEFAULT_MEMORY_BUDGET) -> DiagnosticModel:
     """Load a priors file into a :class:`DiagnosticModel`.
 
     Parameters
     ----------
     path : str or Path, optional
         A priors TOML file; the shipped ``default.toml`` when omitted.
+    memory_budget : int, optional
+        Bytes the compiled engine may use (256 MiB by default); a network whose tables need
+        more is answered by pgmpy instead, with an :class:`EngineFallbackWarning`.
 
     Raises
     ------
@@ -52,7 +56,7 @@ def load_model(path: str | Path | None = None) -> DiagnosticModel:
     >>> model.posterior({"groin_pain": True}).index[0]
     'hip_referred_pain'
     """
-    return DiagnosticModel(load_config(path))
+    return DiagnosticModel(load_config(path), memory_budget)
 
 
 class DiagnosticModel:
@@ -62,14 +66,17 @@ class DiagnosticModel:
     ----------
     config : PriorsConfig
         A validated priors file (see :func:`kneebayes.config.load_config`).
+    memory_budget : int, optional
+        As for :func:`load_model`.
     """
 
-    def __init__(self, config: PriorsConfig):
+    def __init__(self, config: PriorsConfig, memory_budget: int = DEFAULT_MEMORY_BUDGET):
         self.config = config
+        self.memory_budget = memory_budget
 
     def __getstate__(self) -> dict[str, Any]:
         # Only the config travels (to Dask workers, say); engine and network rebuild lazily.
-        return {"config": self.config}
+        return {"config": self.config, "memory_budget": self.memory_budget}
 
     def __repr__(self) -> str:
         c = self.config
@@ -144,7 +151,7 @@ class DiagnosticModel:
         """The compiled exact engine, or ``None`` (with a warning) when the network is too
         large for it and pgmpy's VariableElimination answers instead."""
         try:
-            return CompiledEngine(self.config)
+            return CompiledEngine(self.config, self.memory_budget)
         except EngineTooLarge as exc:
             warnings.warn(
                 f"{self.config.path}: {exc}; falling back to pgmpy's VariableElimination, "
