@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -91,13 +90,20 @@ def cli_million(model: kb.DiagnosticModel, rows: int, workdir: Path) -> tuple[fl
     for start in range(0, rows, len(block)):
         part = block.head(min(len(block), rows - start))
         part.to_csv(source, mode="a", header=start == 0, index=False)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # The child reports its own high-water mark (VmHWM): ru_maxrss of a forked child would
+    # count this (large) process's pages from before its exec.
+    code = ("import runpy, sys\n"
+            f"sys.argv = ['kneebayes', 'score', {str(source)!r}, '-o', "
+            f"{str(workdir / 'out.csv')!r}, '--no-progress']\n"
+            "try:\n    runpy.run_module('kneebayes', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "status = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+            "print(status, file=sys.stderr)\n")
     start = time.perf_counter()
-    subprocess.run([*CLI, "score", str(source), "-o", str(workdir / "out.csv"),
-                    "--no-progress"], check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                          text=True)
     wall = time.perf_counter() - start
-    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    return wall, peak / 1024
+    return wall, int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
 def main() -> None:

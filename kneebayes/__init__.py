@@ -9,13 +9,14 @@ An educational and research tool, not a medical device.
 
 from .config import PriorsConfig, load_config
 from .errors import ConfigError, EvidenceError, KneebayesError
-from .model import DiagnosticModel, load_model
+from .model import DiagnosticModel, EngineFallbackWarning, load_model
 from .triage import NOTICE, Triage
 
 __all__ = [
     "NOTICE",
     "ConfigError",
     "DiagnosticModel",
+    "EngineFallbackWarning",
     "EvidenceError",
     "KneebayesError",
     "PriorsConfig",

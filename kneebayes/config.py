@@ -108,11 +108,26 @@ class Table:
 
 @dataclass(frozen=True)
 class Parameter:
-    """One number of the model, where it sits in the file and what it rests on."""
+    """One number of the model, where it sits in the file and what it rests on.
+
+    Attributes
+    ----------
+    path : str
+        Key path in the priors file, e.g. ``findings.groin_pain.causes.hip_referred_pain``.
+    value : Probability
+    source : str
+    node : str
+        The node whose distribution it belongs to.
+    slot : str or frozenset of str
+        Its place in that distribution: ``"leak"`` (also a factor's prior or a cause's base),
+        a parent id (a noisy-OR weight), or the set of present parents (a table row).
+    """
 
     path: str
     value: Probability
     source: str
+    node: str = ""
+    slot: str | frozenset[str] = ""
 
     @property
     def elicited(self) -> bool:
@@ -452,13 +467,13 @@ class _Parser:
             self.problem(f"{where}.description", "a string", description)
             description = ""
 
-        values: dict[str, tuple[str, Probability]] = {}  # parameter name -> (path, value)
+        values: dict[str, tuple] = {}  # parameter name -> (path, value, slot)
         if is_table:
             cpd: NoisyOr | Table = self.full_table(spec, where, raw, values)
         else:
             leak = self.probability(spec.get(leak_key, 0.5), f"{where}.{leak_key}")
             if leak is not None:
-                values[leak_key] = (f"{where}.{leak_key}", leak)
+                values[leak_key] = (f"{where}.{leak_key}", leak, "leak")
             weights: dict[str, Probability] = {}
             for key, role in parent_keys.items():
                 table = self.table(spec.get(key, {}), f"{where}.{key}") or {}
@@ -477,7 +492,7 @@ class _Parser:
                             "table (parents = [...], table = {...}) instead.",
                         )
                     weights[parent] = p
-                    values[parent] = (at, p)
+                    values[parent] = (at, p, parent)
             cpd = NoisyOr(leak or Probability(0.5), FrozenDict(weights))
 
         declared = {"table"} if is_table else {leak_key}.union(
@@ -529,7 +544,7 @@ class _Parser:
         spec: dict[str, Any],
         where: str,
         raw: Mapping[str, tuple[str, dict[str, Any]]],
-        values: dict[str, tuple[str, Probability]],
+        values: dict[str, tuple],
     ) -> Table:
         parents_raw = spec.get("parents", [])
         parents: list[str] = []
@@ -561,7 +576,7 @@ class _Parser:
             p = self.probability(value, at)
             if p is not None:
                 rows[members] = p
-                values[f"table.{label}"] = (at, p)
+                values[f"table.{label}"] = (at, p, members)
         for k in range(len(parents) + 1):
             for combo in combinations(parents, k):
                 if frozenset(combo) not in rows:
@@ -575,7 +590,7 @@ class _Parser:
         self,
         spec: dict[str, Any],
         where: str,
-        values: Mapping[str, tuple[str, Probability]],
+        values: Mapping[str, tuple],
         declared: set[str],
         references: Mapping[str, str],
     ) -> tuple[Parameter, ...]:
@@ -598,7 +613,7 @@ class _Parser:
             if resolved is not None:
                 own[name] = resolved
         parameters = []
-        for name, (path, value) in values.items():
+        for name, (path, value, slot) in values.items():
             text = own.get(name.split(".", 1)[0], default)
             if text is None:
                 if "source" not in spec:
@@ -608,7 +623,7 @@ class _Parser:
                         f"{where}.sources."
                     )
                 continue
-            parameters.append(Parameter(path, value, text))
+            parameters.append(Parameter(path, value, text, where.split(".", 1)[1], slot))
         return tuple(parameters)
 
     def topological(self, nodes: dict[str, Node]) -> dict[str, Node]:

@@ -25,9 +25,15 @@ from functools import cache
 
 import numpy as np
 
-from .config import NoisyOr, PriorsConfig, Table
+from .config import PriorsConfig
+from .tables import node_log_tables
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "CompiledEngine", "EngineTooLarge"]
+__all__ = [
+    "DEFAULT_MEMORY_BUDGET",
+    "CompiledEngine",
+    "EngineResult",
+    "EngineTooLarge",
+]
 
 DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes of working arrays
 _MAX_LATENT = 30  # 2**30 latent states: beyond this, enumeration is no sensible engine
@@ -57,28 +63,27 @@ class EngineTooLarge(RuntimeError):
     """The compiled tables would not fit the memory budget."""
 
 
-def _log_tables(config: PriorsConfig, nid: str) -> tuple[np.ndarray, np.ndarray]:
-    """log P(present | parents), log P(absent | parents), flattened C-order over the parents."""
-    cpd = config.nodes[nid].cpd
-    if isinstance(cpd, NoisyOr):
-        # Díez leaky noisy-OR, kept in log space so that neither state loses digits.
-        log_absent = np.full((2,) * len(cpd.weights), np.log1p(-cpd.leak.mean))
-        for i, w in enumerate(cpd.weights.values()):
-            shape = [1] * len(cpd.weights)
-            shape[i] = 2
-            step = np.array([0.0, np.log1p(-w.mean) - np.log1p(-cpd.leak.mean)])
-            log_absent = log_absent + step.reshape(shape)
-        log_absent = log_absent.reshape(-1)
-        with np.errstate(divide="ignore"):
-            log_present = np.log(-np.expm1(log_absent))
-        return log_present, log_absent
-    assert isinstance(cpd, Table)
-    present = np.empty((2,) * len(cpd.parents))
-    for index in np.ndindex(present.shape):
-        on = frozenset(p for p, s in zip(cpd.parents, index, strict=True) if s)
-        present[index] = cpd.rows[on].mean
-    present = present.reshape(-1)
-    return np.log(present), np.log1p(-present)
+@dataclass(frozen=True)
+class EngineResult:
+    """What one engine run knows about each case.
+
+    Attributes
+    ----------
+    marginals : ndarray, shape (n, causes)
+        P(cause present | evidence).
+    log_odds : ndarray, shape (n, causes)
+        ln P(cause present, evidence) - ln P(cause absent, evidence), exact even where the
+        marginal rounds to 0 or 1.
+    log_evidence : ndarray, shape (n,)
+        ln P(evidence).
+    joint : ndarray, shape (n, 2**causes), or None
+        P(cause state | evidence), states as in :meth:`CompiledEngine.cause_states`.
+    """
+
+    marginals: np.ndarray
+    log_odds: np.ndarray
+    log_evidence: np.ndarray
+    joint: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -129,9 +134,10 @@ class CompiledEngine:
         self._indirect = np.flatnonzero(on_mechanism)
 
         def leaf(nid: str, positions: dict[str, int]) -> _Leaf:
-            parents = config.nodes[nid].parents
-            return _Leaf(np.array([positions[p] for p in parents], dtype=int),
-                         *_log_tables(config, nid))
+            node = config.nodes[nid]
+            present, absent = node_log_tables(node)
+            return _Leaf(np.array([positions[p] for p in node.parents], dtype=int),
+                         present[0], absent[0])
 
         self._direct_leaves = [leaf(config.findings[i], bit) for i in self._direct]
         self._indirect_leaves = [leaf(config.findings[i], bit) for i in self._indirect]
@@ -150,7 +156,7 @@ class CompiledEngine:
         self._cause_log_absent = np.stack([a for _, a in logs], axis=1)
 
         # Every table is cached: half the budget for tables, half for each call's arrays.
-        per_state = 8 * (2 * len(self._direct) + 2**n_f + n_c + 1
+        per_state = 8 * (2 * len(self._direct) + 2**n_f + 2 * n_c + 2
                          + (2 * len(self._indirect) + 1) * 2**n_m)
         if per_state * 2**n_c > memory_budget // 2:
             raise EngineTooLarge(
@@ -194,8 +200,12 @@ class CompiledEngine:
         for j, leaf in enumerate(self._mechanisms):
             present, absent = leaf.logs(latent_bits)
             log_mech += np.where(latent_bits[:, self.n_causes + j] == 1, present, absent)
-        with_total = np.hstack([cb, np.ones((len(cb), 1))])
-        tables = (direct, np.exp(log_w - shift), shift, indirect, np.exp(log_mech), with_total)
+        present_absent = np.hstack([cb, 1.0 - cb])
+        w_states = np.exp(log_w - shift)
+        # log P(c) with no factor observed: the commonest pattern, kept ready.
+        log_marginal = np.log(np.exp(self._log_factor_prior) @ w_states) + shift
+        tables = (direct, w_states, shift, log_marginal, indirect, np.exp(log_mech),
+                  present_absent)
         self._cache[start] = tables
         return tables
 
@@ -232,7 +242,12 @@ class CompiledEngine:
         return np.where(clash > 0, 0.0, np.exp(self._log_factor_prior))
 
     def posterior(self, findings_obs: np.ndarray, factor_obs: np.ndarray) -> np.ndarray:
-        """P(cause present | evidence) for each case.
+        """P(cause present | evidence) for each case: ``run(...).marginals``."""
+        return self.run(findings_obs, factor_obs).marginals
+
+    def run(self, findings_obs: np.ndarray, factor_obs: np.ndarray, joint: bool = False
+            ) -> EngineResult:
+        """Exact inference for each case.
 
         Parameters
         ----------
@@ -240,31 +255,48 @@ class CompiledEngine:
             1 present, 0 absent, NaN unobserved.
         factor_obs : ndarray, shape (n, len(factors))
             Likewise for the contributing factors.
+        joint : bool
+            Also return the posterior over every joint state of the causes.
 
         Returns
         -------
-        ndarray, shape (n, len(causes))
-            NaN rows where the evidence has probability zero in floating point.
+        EngineResult
+            NaN where the evidence has probability zero in floating point.
         """
+        if joint and len(findings_obs) * 2**self.n_causes * 8 > self.memory_budget // 2:
+            raise EngineTooLarge(
+                f"the joint over {2**self.n_causes:,} cause states for {len(findings_obs)} "
+                "cases exceeds the memory budget"
+            )
         with _one_blas_thread(findings_obs.shape[0]):
-            return self._posterior(findings_obs, factor_obs)
+            return self._run(findings_obs, factor_obs, joint)
 
-    def _posterior(self, findings_obs: np.ndarray, factor_obs: np.ndarray) -> np.ndarray:
-        n = findings_obs.shape[0]
+    def cause_states(self) -> np.ndarray:
+        """The joint cause states in the order of ``EngineResult.joint``: rows of bits
+        (bool), a column per cause."""
+        return self._bits(0, 2**self.n_causes, self.n_causes).astype(bool)
+
+    def _run(self, findings_obs: np.ndarray, factor_obs: np.ndarray, joint: bool
+             ) -> EngineResult:
+        n, n_c = findings_obs.shape[0], self.n_causes
         direct_ev = self._evidence_matrix(findings_obs[:, self._direct])
         factor_patterns, factor_of = self._patterns(factor_obs)
         weights = self._factor_weights(factor_patterns)
+        unobserved = np.isnan(factor_patterns).all(axis=1)
         mech_patterns, mech_of = self._patterns(findings_obs[:, self._indirect])
         mech_ev = self._evidence_matrix(mech_patterns)
         top = np.full(n, -np.inf)  # running log-sum-exp over the blocks
-        total = np.zeros(n)
-        present = np.zeros((n, self.n_causes))
+        mass = np.zeros((n, 2 * n_c))  # per cause: mass with it present, then absent
+        log_joint_all = np.empty((n, 2**n_c)) if joint else None
         rows = max(1, self.memory_budget // (8 * 8 * self.block))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            for start in range(0, 2**self.n_causes, self.block):
-                direct, w_states, shift, indirect, mech_prob, cause_bits = (
+            for start in range(0, 2**n_c, self.block):
+                direct, w_states, shift, log_marginal, indirect, mech_prob, present_absent = (
                     self._block_tables(start))
-                log_prior = np.log(weights @ w_states) + shift  # factor patterns x block
+                log_prior = np.empty((len(factor_patterns), len(shift)))  # patterns x block
+                log_prior[unobserved] = log_marginal
+                if not unobserved.all():
+                    log_prior[~unobserved] = np.log(weights[~unobserved] @ w_states) + shift
                 log_indirect = self._mechanism_term(mech_ev, indirect, mech_prob)
                 for lo in range(0, n, rows):
                     part = slice(lo, lo + rows)
@@ -272,16 +304,24 @@ class CompiledEngine:
                     log_joint += log_prior[factor_of[part]]
                     if log_indirect is not None:
                         log_joint += log_indirect[mech_of[part]]
+                    if log_joint_all is not None:
+                        log_joint_all[part, start:start + log_joint.shape[1]] = log_joint
                     new_top = np.maximum(top[part], log_joint.max(axis=1))
                     scale = np.exp(top[part] - new_top)
                     log_joint -= new_top[:, None]
-                    # one product gives the mass with each cause present and, in the last
-                    # column (ones), the total
-                    sums = np.exp(log_joint, out=log_joint) @ cause_bits
-                    total[part] = total[part] * scale + sums[:, -1]
-                    present[part] = present[part] * scale[:, None] + sums[:, :-1]
+                    mass[part] = (mass[part] * scale[:, None]
+                                  + np.exp(log_joint, out=log_joint) @ present_absent)
                     top[part] = new_top
-            return present / total[:, None]
+            present, absent = mass[:, :n_c], mass[:, n_c:]
+            total = present[:, 0] + absent[:, 0]
+            log_evidence = np.log(total) + top
+            return EngineResult(
+                marginals=present / total[:, None],
+                log_odds=np.log(present) - np.log(absent),
+                log_evidence=log_evidence,
+                joint=None if log_joint_all is None
+                else np.exp(log_joint_all - log_evidence[:, None]),
+            )
 
     def _mechanism_term(self, mech_ev: np.ndarray, indirect: np.ndarray,
                         mech_prob: np.ndarray) -> np.ndarray | None:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import network as _network
+from . import reasoning, uncertainty
 from .config import PriorsConfig, load_config
 from .engine import DEFAULT_MEMORY_BUDGET, CompiledEngine, EngineTooLarge
 from .errors import EvidenceError
@@ -309,6 +310,155 @@ class DiagnosticModel:
         if posterior is None:
             posterior = self._series(self._checked(observed, "compiled"))
         return assess(self.config, observed, float(posterior[self.config.triage.cause]))
+
+    # -- reasoning (kneebayes.reasoning does the work, on the compiled engine)
+
+    def explain(self, evidence: Evidence, cause: str) -> pd.DataFrame:
+        """Why the posterior of `cause` is what it is: each observation's weight of evidence.
+
+        The weight of an observation is log10 of its likelihood ratio for `cause` present vs
+        absent given the rest of the evidence (leave-one-out): log10 posterior odds minus
+        log10 odds without it. Its sign says which way removing it would move the posterior.
+
+        Parameters
+        ----------
+        evidence : mapping
+            As for :meth:`posterior`.
+        cause : str
+            A cause id.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per observed finding or factor, sorted by absolute weight: ``label``,
+            ``role``, ``value``, ``weight_of_evidence`` (log10 LR, leave-one-out),
+            ``likelihood_ratio``, ``posterior_without`` and ``sequential_weight``: the same
+            observations added one at a time in the table's order, steps that add up exactly
+            from ``attrs["prior_log10_odds"]`` to ``attrs["posterior_log10_odds"]`` (also in
+            ``attrs``: ``cause``, ``prior``, ``posterior``).
+        """
+        return reasoning.explain(self, normalise_evidence(evidence, self.config), cause)
+
+    def next_findings(self, evidence: Evidence = None, k: int | None = None,
+                      target: str | None = None) -> pd.DataFrame:
+        """Which finding to check next: every unobserved finding ranked by expected
+        information gain.
+
+        The gain is the mutual information, in bits, between the finding and the joint
+        state of all causes given the evidence, H(C | e) - E_f[H(C | e, f)]; with
+        `target`, about that one cause. Exact, from the engine.
+
+        Parameters
+        ----------
+        evidence : mapping, optional
+            As for :meth:`posterior`.
+        k : int, optional
+            Keep the top `k`.
+        target : str, optional
+            A cause id to learn about instead of all of them.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index the finding ids; ``label``, ``kind``, ``p_present`` (its predictive
+            probability), ``information_gain`` (bits), ``cost`` (from the priors file, NaN
+            where it gives none) and ``gain_per_cost``.
+        """
+        observed = normalise_evidence(evidence, self.config)
+        return reasoning.next_findings(self, observed, k=k, target=target)
+
+    def most_probable_explanation(self, evidence: Evidence = None, k: int = 5) -> pd.DataFrame:
+        """The `k` most probable joint states of the causes: patients can have two at once.
+
+        Mechanism nodes and unobserved findings are summed out (the most probable
+        explanation over the causes, not over every latent node).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``rank`` from 1; ``causes`` (the present ones joined by ``+``),
+            ``probability``, and a boolean column per cause.
+        """
+        observed = normalise_evidence(evidence, self.config)
+        return reasoning.most_probable_explanation(self, observed, k=k)
+
+    def compare(self, evidence: Evidence, a: str, b: str) -> reasoning.Comparison:
+        """Two causes side by side: their posterior odds, and the unobserved findings that
+        would best tell them apart (expected information about "`a` rather than `b`", and
+        the probability of each finding if only `a` or only `b` were present).
+
+        Returns
+        -------
+        kneebayes.reasoning.Comparison
+        """
+        return reasoning.compare(self, normalise_evidence(evidence, self.config), a, b)
+
+    # -- second-order uncertainty (kneebayes.uncertainty)
+
+    def credible_posterior(self, evidence: Evidence = None, draws: int = 1000,
+                           level: float = 0.9, seed: int | None = 0,
+                           default_strength: float = uncertainty.DEFAULT_STRENGTH
+                           ) -> pd.DataFrame:
+        """How sure the posterior is, given how sure the priors file is of its numbers.
+
+        Every parameter is drawn from its Beta (``{ mean, n }`` or ``{ low, high }`` in the
+        file; a plain number gets `default_strength`), the exact posterior is recomputed for
+        every draw (vectorised), and the draws are summarised.
+
+        Parameters
+        ----------
+        evidence : mapping, optional
+            As for :meth:`posterior`.
+        draws : int
+            Parameter sets to draw.
+        level : float
+            Mass of the central credible interval.
+        seed : int or None
+            For :func:`numpy.random.default_rng`: the same seed gives the same answer.
+        default_strength : float
+            Beta strength ``a + b`` for parameters written as plain numbers.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index the causes (by point posterior, highest first); ``posterior`` (at the point
+            values), ``mean``, ``median``, ``low``, ``high``.
+        """
+        observed = normalise_evidence(evidence, self.config)
+        return uncertainty.credible_posterior(self.config, observed, draws, level, seed,
+                                              default_strength)
+
+    def sensitivity(self, evidence: Evidence, cause: str, parameter: str | None = None,
+                    level: float = 0.9, grid: np.ndarray | None = None,
+                    default_strength: float = uncertainty.DEFAULT_STRENGTH) -> pd.DataFrame:
+        """How the posterior of `cause` moves across each parameter's credible range.
+
+        Parameters
+        ----------
+        evidence : mapping
+            As for :meth:`posterior`.
+        cause : str
+        parameter : str, optional
+            A key path (``findings.groin_pain.causes.hip_referred_pain``): return the
+            one-way sensitivity curve of that parameter instead.
+        level : float
+            The credible range is the central `level` interval of each parameter's Beta.
+        grid : array_like, optional
+            Values for the one-way curve (default: 41 points over the Beta's central 99%).
+        default_strength : float
+            As for :meth:`credible_posterior`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Tornado data, one row per parameter sorted by ``swing``: ``node``, ``mean``,
+            ``low``, ``high``, ``posterior_low``, ``posterior_high``, ``swing``; or, with
+            `parameter`, the curve: ``value``, ``posterior``. Every other parameter stays at
+            its point value; a noisy-OR weight pushed below its leak counts as the leak.
+        """
+        observed = normalise_evidence(evidence, self.config)
+        return uncertainty.sensitivity(self.config, observed, cause, parameter, level, grid,
+                                       default_strength)
 
     @cached_property
     def _cause_index(self) -> pd.Index:

@@ -1,61 +1,79 @@
 """Conditional probability tables as numpy arrays, computed from the validated config.
 
-One convention serves every consumer (the pgmpy network, the enumeration used by the tests,
-later the compiled engine): ``present_table(node)[s1, ..., sk]`` is P(node present | parent
-``i`` in state ``si``), axes in ``node.parents`` order, state 0 = absent, 1 = present.
-No pgmpy here.
+One convention serves every consumer (the pgmpy network, the compiled engine, the
+uncertainty analysis): a node's table lists its parents' joint states in C order, the first
+parent the most significant bit, state 0 = absent, 1 = present. Tables are kept in log
+space, optionally for many parameter sets at once (a leading axis). No pgmpy here.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .config import Node, NoisyOr, Table
+from .config import Node, NoisyOr
 
-__all__ = ["noisy_or_table", "present_table"]
+__all__ = ["node_log_tables", "noisy_or_log_tables", "parent_states", "present_table"]
 
 
-def noisy_or_table(leak: float, weights: list[float] | np.ndarray) -> np.ndarray:
-    """Expand a leaky noisy-OR into P(present | parent states).
+def parent_states(k: int) -> np.ndarray:
+    """The ``2**k`` joint states of `k` binary parents as rows of bits, first parent most
+    significant."""
+    return (np.arange(2**k)[:, None] >> np.arange(k - 1, -1, -1)) & 1
+
+
+def noisy_or_log_tables(leak: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Leaky noisy-OR as log P(present | parents) and log P(absent | parents).
 
     Parameters
     ----------
-    leak : float
-        P(present | no parent present).
-    weights : array_like of float
-        ``weights[i]`` = P(present | only parent ``i`` present); each above `leak`.
+    leak : ndarray, shape (d,)
+        P(present | no parent present), for `d` parameter sets.
+    weights : ndarray, shape (d, k)
+        P(present | only parent ``i`` present). A weight below the leak (possible when
+        parameters are drawn independently) is read as the leak: the parent has no effect.
 
     Returns
     -------
-    numpy.ndarray
-        Shape ``(2,) * len(weights)``.
+    log_present, log_absent : ndarray, shape (d, 2**k)
 
     Notes
     -----
     Díez's parameterisation: each present parent independently fails to produce the
     finding with probability ``(1 - w_i) / (1 - leak)``, so that
-    ``P(absent | s) = (1 - leak) * prod_{i: s_i = 1} (1 - w_i) / (1 - leak)``.
+    ``P(absent | s) = (1 - leak) * prod_{i: s_i = 1} (1 - w_i) / (1 - leak)``. Summed in log
+    space and closed with ``expm1`` so that tiny probabilities keep their digits.
     """
-    weights = np.asarray(weights, dtype=float)
-    # Summed in log space and closed with expm1 so that tiny probabilities keep their digits
-    # (1 - (1 - 1e-12) loses four of them).
-    log_absent = np.full((2,) * len(weights), np.log1p(-leak))
-    for i, w in enumerate(weights):
-        shape = [1] * len(weights)
-        shape[i] = 2
-        step = np.array([0.0, np.log1p(-w) - np.log1p(-leak)]).reshape(shape)
-        log_absent = log_absent + step
-    return -np.expm1(log_absent)
+    log_keep = np.log1p(-leak)[:, None]
+    step = np.minimum(np.log1p(-weights) - log_keep, 0.0)
+    log_absent = log_keep + step @ parent_states(weights.shape[1]).T
+    with np.errstate(divide="ignore"):
+        return np.log(-np.expm1(log_absent)), log_absent
+
+
+def node_log_tables(node: Node, values: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """log P(present | parents), log P(absent | parents) of `node`, shape ``(d, 2**k)``.
+
+    Parameters
+    ----------
+    node : Node
+    values : ndarray, shape (d, len(node.parameters)), optional
+        Parameter sets in the order of ``node.parameters``; the point values when omitted
+        (``d = 1``).
+    """
+    if values is None:
+        values = np.array([[p.value.mean for p in node.parameters]])
+    column = {p.slot: i for i, p in enumerate(node.parameters)}
+    if isinstance(node.cpd, NoisyOr):
+        return noisy_or_log_tables(values[:, column["leak"]],
+                                   values[:, [column[p] for p in node.parents]])
+    present = values[:, [
+        column[frozenset(p for p, s in zip(node.parents, state, strict=True) if s)]
+        for state in parent_states(len(node.parents))
+    ]]
+    return np.log(present), np.log1p(-present)
 
 
 def present_table(node: Node) -> np.ndarray:
     """P(`node` present | its parents' states), shape ``(2,) * len(node.parents)``."""
-    cpd = node.cpd
-    if isinstance(cpd, NoisyOr):
-        return noisy_or_table(cpd.leak.mean, [w.mean for w in cpd.weights.values()])
-    assert isinstance(cpd, Table)
-    out = np.empty((2,) * len(cpd.parents))
-    for index in np.ndindex(out.shape):
-        present = frozenset(p for p, s in zip(cpd.parents, index, strict=True) if s)
-        out[index] = cpd.rows[present].mean
-    return out
+    return np.exp(node_log_tables(node)[0][0]).reshape((2,) * len(node.parents))

@@ -59,3 +59,29 @@ def enumerate_posterior(
     total = weight.sum()
     posterior = np.array([weight[states[c] == 1].sum() / total for c in config.causes])
     return posterior, float(total)
+
+
+def enumerate_cause_joint(
+    config: PriorsConfig, observed: dict[str, int], include_unobserved_findings: bool = True
+) -> tuple[np.ndarray, float]:
+    """P(joint cause state | observed) by brute force, states ordered as the engine's
+    (first cause the most significant bit), and P(observed)."""
+    findings = set(config.findings)
+    hidden = [
+        nid for nid in config.nodes
+        if nid not in observed and (nid not in findings or include_unobserved_findings)
+    ]
+    size = 2 ** len(hidden)
+    grid = (np.arange(size)[:, None] >> np.arange(len(hidden))[None, :]) & 1
+    states = {nid: grid[:, i] for i, nid in enumerate(hidden)}
+    for nid, value in observed.items():
+        states[nid] = np.full(size, value)
+    weight = np.ones(size)
+    for nid in config.nodes:
+        if nid in states:
+            present = _p_present(config, nid, states)
+            weight = weight * np.where(states[nid] == 1, present, 1.0 - present)
+    n_c = len(config.causes)
+    code = sum(states[c] << (n_c - 1 - i) for i, c in enumerate(config.causes))
+    joint = np.bincount(code, weights=weight, minlength=2**n_c)
+    return joint / weight.sum(), float(weight.sum())

@@ -7,7 +7,7 @@ import pytest
 from enumeration import enumerate_posterior
 
 from kneebayes.config import NoisyOr
-from kneebayes.tables import noisy_or_table
+from kneebayes.tables import noisy_or_log_tables
 
 
 def test_network_passes_check_model_with_named_states(default_model):
@@ -47,13 +47,16 @@ def noisy_formula(node, states) -> float:
 
 
 def test_noisy_or_table_golden_values():
-    table = noisy_or_table(0.1, [0.5, 0.8])
+    log_present, log_absent = noisy_or_log_tables(np.array([0.1]), np.array([[0.5, 0.8]]))
+    table = np.exp(log_present[0]).reshape(2, 2)
     assert table[0, 0] == pytest.approx(0.1)
     assert table[1, 0] == pytest.approx(0.5)
     assert table[0, 1] == pytest.approx(0.8)
     # 1 - 0.9 * (0.5 / 0.9) * (0.2 / 0.9)
     assert table[1, 1] == pytest.approx(1 - 0.5 * 0.2 / 0.9)
-    assert noisy_or_table(1e-15, [2e-15])[1] == pytest.approx(2e-15, rel=1e-9)
+    np.testing.assert_allclose(np.exp(log_present) + np.exp(log_absent), 1.0)
+    tiny = noisy_or_log_tables(np.array([1e-15]), np.array([[2e-15]]))[0]
+    assert np.exp(tiny[0, 1]) == pytest.approx(2e-15, rel=1e-9)  # no digits lost
 
 
 def test_bif_and_xmlbif_round_trip_through_pgmpy(tiny_model, tmp_path):
