@@ -34,51 +34,98 @@ def parse_assignments(items: Sequence[str]) -> dict[str, str]:
     return evidence
 
 
-def format_differential(model: DiagnosticModel, posterior: pd.Series) -> list[str]:
-    labels = {c: model.config.nodes[c].label for c in posterior.index}
-    width = max(len(f"{labels[c]} ({c})") for c in posterior.index)
+def _label(model: DiagnosticModel, nid: str) -> str:
+    return f"{model.config.nodes[nid].label} ({nid})"
+
+
+def format_differential(model: DiagnosticModel, posterior: pd.Series,
+                        intervals: pd.DataFrame | None = None) -> list[str]:
+    width = max(len(_label(model, c)) for c in posterior.index)
     lines = []
     for cause, p in posterior.items():
         bar = "#" * round(p * _BAR_WIDTH)
-        lines.append(f"  {f'{labels[cause]} ({cause})':<{width}}  {p:6.1%}  {bar}")
+        spread = ""
+        if intervals is not None:
+            row = intervals.loc[cause]
+            spread = f"  [{row['low']:6.1%} - {row['high']:6.1%}]"
+        lines.append(f"  {_label(model, cause):<{width}}  {p:6.1%}{spread}  {bar}")
     return lines
 
 
-def format_case(
-    model: DiagnosticModel, evidence: dict[str, str], posterior: pd.Series, triage: Triage
-) -> str:
-    observed = ", ".join(f"{k}={v}" for k, v in evidence.items()) or "none (the prior)"
-    return "\n".join(
-        [
-            str(triage),
-            "",
-            f"Evidence: {observed}",
-            "Differential, P(cause present | evidence); causes can co-occur, so these need "
-            "not sum to 100%:",
-            *format_differential(model, posterior),
-            "",
-            NOTICE,
-        ]
-    )
-
-
-def _cmd_posterior(args: argparse.Namespace) -> int:
+def _case(args: argparse.Namespace) -> tuple[DiagnosticModel, dict[str, str], pd.Series,
+                                              Triage]:
     model = load_model(args.priors)
     evidence = parse_assignments(args.evidence)
     posterior = model.posterior(evidence)
-    triage = model.triage(evidence, posterior=posterior)
+    return model, evidence, posterior, model.triage(evidence, posterior=posterior)
+
+
+def _emit(args: argparse.Namespace, evidence: dict[str, str], triage: Triage,
+          body: list[str], payload: dict) -> int:
+    """Triage first, then the body, then the notice; or JSON alone with the same parts."""
     if args.json:
-        payload = {
-            "triage": triage.to_dict(),
-            "posterior": {c: float(p) for c, p in posterior.items()},
-            "evidence": evidence,
-            "priors": model.config.path,
-            "notice": NOTICE,
-        }
-        print(json.dumps(payload, indent=2))
-    else:
-        print(format_case(model, evidence, posterior, triage))
+        print(json.dumps({"triage": triage.to_dict(), **payload, "evidence": evidence,
+                          "notice": NOTICE}, indent=2))
+        return 0
+    observed = ", ".join(f"{k}={v}" for k, v in evidence.items()) or "none (the prior)"
+    print("\n".join([str(triage), "", f"Evidence: {observed}", *body, "", NOTICE]))
     return 0
+
+
+def _cmd_posterior(args: argparse.Namespace) -> int:
+    model, evidence, posterior, triage = _case(args)
+    intervals = None
+    head = ("Differential, P(cause present | evidence); causes can co-occur, so these need "
+            "not sum to 100%:")
+    payload: dict = {"posterior": {c: float(p) for c, p in posterior.items()},
+                     "priors": model.config.path}
+    if args.uncertainty:
+        intervals = model.credible_posterior(evidence, draws=args.draws, level=args.level,
+                                             seed=args.seed)
+        head += (f"\n  [{args.level:.0%} credible interval over the priors' uncertainty, "
+                 f"{args.draws} draws, seed {args.seed}]")
+        payload["credible"] = json.loads(intervals.to_json(orient="index"))
+    return _emit(args, evidence, triage, [head, *format_differential(model, posterior,
+                                                                      intervals)], payload)
+
+
+def _cmd_next(args: argparse.Namespace) -> int:
+    model, evidence, posterior, triage = _case(args)
+    table = model.next_findings(evidence, k=args.k, target=args.target)
+    about = args.target or "all causes jointly"
+    body = [f"Which finding to check next: expected information gain about {about}, in bits "
+            f"(uncertainty now {table.attrs['entropy_bits']:.2f} bits):"]
+    width = max((len(_label(model, f)) for f in table.index), default=0)
+    for f, row in table.iterrows():
+        cost = "" if pd.isna(row["cost"]) else (
+            f"  cost {row['cost']:g}, {row['gain_per_cost']:.3f} bits per unit")
+        body.append(f"  {_label(model, f):<{width}}  {row['information_gain']:.3f} bits  "
+                    f"P(present) {row['p_present']:5.1%}{cost}")
+    body += ["", "Current differential:", *format_differential(model, posterior)]
+    payload = {"target": about, "next_findings": json.loads(table.to_json(orient="index")),
+               "posterior": {c: float(p) for c, p in posterior.items()}}
+    return _emit(args, evidence, triage, body, payload)
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    model, evidence, _, triage = _case(args)
+    table = model.explain(evidence, args.cause)
+    attrs = table.attrs
+    body = [f"Why P({_label(model, args.cause)}) = {attrs['posterior']:.1%} (prior "
+            f"{attrs['prior']:.1%}): weight of evidence = log10 likelihood ratio of each "
+            "observation, given the rest:"]
+    width = max((len(_label(model, k)) for k in table.index), default=0)
+    for k, row in table.iterrows():
+        body.append(f"  {row['weight_of_evidence']:+6.2f}  {_label(model, k):<{width}} = "
+                    f"{row['value']:<7}  LR {row['likelihood_ratio']:7.3g}   "
+                    f"{row['posterior_without']:6.1%} without it")
+    body.append(f"  prior log10 odds {attrs['prior_log10_odds']:+.2f}, plus the observations "
+                f"one at a time in this order, gives {attrs['posterior_log10_odds']:+.2f}")
+    payload = {"cause": args.cause, **{k: attrs[k] for k in ("prior", "posterior",
+                                                              "prior_log10_odds",
+                                                              "posterior_log10_odds")},
+               "weights": json.loads(table.to_json(orient="index"))}
+    return _emit(args, evidence, triage, body, payload)
 
 
 def _cmd_nodes(args: argparse.Namespace) -> int:
@@ -132,13 +179,34 @@ def build_parser() -> argparse.ArgumentParser:
     priors.add_argument("--priors", metavar="FILE", help="priors TOML file (default: shipped)")
     priors.add_argument("--json", action="store_true", help="print JSON alone on stdout")
 
+    evidence_arg = {"nargs": "*", "metavar": "FINDING=VALUE",
+                    "help": "e.g. groin_pain=yes numbness_or_tingling=no"}
     post = sub.add_parser(
         "posterior", parents=[priors], help="triage and posterior cause probabilities",
         description="Triage and P(cause present | evidence) for one case.",
     )
-    post.add_argument("evidence", nargs="*", metavar="FINDING=VALUE",
-                      help="e.g. groin_pain=yes numbness_or_tingling=no")
+    post.add_argument("evidence", **evidence_arg)
+    post.add_argument("--uncertainty", action="store_true",
+                      help="credible intervals from the priors' own uncertainty")
+    post.add_argument("--draws", type=int, default=1000, help="with --uncertainty (1000)")
+    post.add_argument("--level", type=float, default=0.9, help="with --uncertainty (0.9)")
+    post.add_argument("--seed", type=int, default=0, help="with --uncertainty (0)")
     post.set_defaults(run=_cmd_posterior)
+
+    nxt = sub.add_parser("next", parents=[priors], help="which finding to check next",
+                         description="Unobserved findings ranked by expected information "
+                         "gain (bits) about the causes.")
+    nxt.add_argument("evidence", **evidence_arg)
+    nxt.add_argument("-k", type=int, default=10, help="how many (10)")
+    nxt.add_argument("--target", metavar="CAUSE", help="gain about this cause only")
+    nxt.set_defaults(run=_cmd_next)
+
+    why = sub.add_parser("explain", parents=[priors], help="why a cause is as likely as it is",
+                         description="Each observation's weight of evidence (log10 likelihood "
+                         "ratio, leave-one-out) for one cause.")
+    why.add_argument("cause", help="a cause id, e.g. hip_referred_pain")
+    why.add_argument("evidence", **evidence_arg)
+    why.set_defaults(run=_cmd_explain)
 
     score = sub.add_parser(
         "score", parents=[priors], help="triage and posteriors for a file of cases",

@@ -86,3 +86,37 @@ def test_nodes_lists_the_vocabulary(tmp_path):
     assert NOTICE in done.stdout
     rows = json.loads(run("nodes", "--json", cwd=tmp_path).stdout)
     assert {r["role"] for r in rows} >= {"factor", "cause", "finding"}
+
+
+def test_next_explain_and_uncertainty_show_triage_first_and_the_notice(tmp_path):
+    for args in (("next", "groin_pain=yes", "-k", "3"),
+                 ("next", "groin_pain=yes", "--target", "lumbar_radiculopathy"),
+                 ("explain", "hip_referred_pain", "groin_pain=yes", "numbness_or_tingling=no"),
+                 ("posterior", "--uncertainty", "--draws", "200", "groin_pain=yes")):
+        done = run(*args, cwd=tmp_path)
+        assert done.returncode == 0, (args, done.stderr)
+        assert done.stdout.startswith("Triage:"), args
+        assert done.stdout.strip().endswith(NOTICE), args
+    done = run("next", "unable_to_bear_weight=yes", cwd=tmp_path)
+    assert done.stdout.startswith("Triage: URGENT")
+
+
+def test_next_explain_uncertainty_json(tmp_path):
+    payload = json.loads(run("next", "--json", "groin_pain=yes", "-k", "4", cwd=tmp_path).stdout)
+    assert len(payload["next_findings"]) == 4 and payload["notice"] == NOTICE
+    gains = [row["information_gain"] for row in payload["next_findings"].values()]
+    assert gains == sorted(gains, reverse=True)
+    payload = json.loads(run("explain", "--json", "pfps", "anterior_knee_pain=yes",
+                             cwd=tmp_path).stdout)
+    assert payload["weights"]["anterior_knee_pain"]["weight_of_evidence"] > 0
+    assert "level" in payload["triage"]
+    payload = json.loads(run("posterior", "--json", "--uncertainty", "--draws", "100",
+                             "groin_pain=yes", cwd=tmp_path).stdout)
+    for cause, row in payload["credible"].items():
+        assert row["low"] <= payload["posterior"][cause] <= row["high"]
+
+
+def test_explain_unknown_cause(tmp_path):
+    done = run("explain", "hip_reffered_pain", "groin_pain=yes", cwd=tmp_path)
+    assert done.returncode == 2 and "Did you mean 'hip_referred_pain'" in done.stderr
+    assert "Traceback" not in done.stderr
