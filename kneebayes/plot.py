@@ -1,0 +1,188 @@
+"""Figures: the differential, the explanation waterfall, the next question, the tornado and
+the network. Every function takes ``ax=None`` (a new figure when omitted) and returns the
+Axes; nothing here touches matplotlib's global state, and pyplot is imported only when a
+new figure is needed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from .model import DiagnosticModel
+
+__all__ = ["explanation", "network", "next_findings", "posterior", "tornado"]
+
+_CAUSE = "#3b6ea8"
+_FOR, _AGAINST = "#c0392b", "#2e86ab"
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=size, layout="constrained")[1]
+
+
+def _labels(model: DiagnosticModel | None, ids) -> list[str]:
+    if model is None:
+        return [str(i) for i in ids]
+    return [model.config.nodes[i].label for i in ids]
+
+
+def posterior(post: pd.Series, intervals: pd.DataFrame | None = None,
+              model: DiagnosticModel | None = None, ax: Axes | None = None) -> Axes:
+    """Horizontal bars of P(cause present | evidence), with credible intervals if given.
+
+    Parameters
+    ----------
+    post : pandas.Series
+        From :meth:`DiagnosticModel.posterior`.
+    intervals : pandas.DataFrame, optional
+        From :meth:`DiagnosticModel.credible_posterior` (``low``, ``high``).
+    model : DiagnosticModel, optional
+        For readable labels.
+    ax : matplotlib Axes, optional
+    """
+    ax = _axes(ax, (7, 0.45 * len(post) + 1))
+    order = post.sort_values().index
+    y = np.arange(len(order))
+    ax.barh(y, post[order], color=_CAUSE, alpha=0.85)
+    right = post[order].to_numpy()
+    if intervals is not None:
+        iv = intervals.reindex(order)
+        ax.errorbar(post[order], y, xerr=[post[order] - iv["low"], iv["high"] - post[order]],
+                    fmt="none", ecolor="black", capsize=3, lw=1)
+        right = np.maximum(right, iv["high"].to_numpy())
+    for yi, p, r in zip(y, post[order], right, strict=True):
+        ax.text(min(r + 0.02, 0.92), yi, f"{p:.0%}", va="center", fontsize=9)
+    ax.set_yticks(y, _labels(model, order))
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("P(cause present | evidence)")
+    ax.set_title("Differential" + (" with credible intervals" if intervals is not None else ""))
+    return ax
+
+
+def explanation(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Waterfall from the prior log10 odds through each observation to the posterior.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :meth:`DiagnosticModel.explain` (its ``sequential_weight`` steps add up).
+    """
+    ax = _axes(ax, (7, 0.45 * len(table) + 1.8))
+    attrs = table.attrs
+    steps = table["sequential_weight"].to_numpy()
+    starts = attrs["prior_log10_odds"] + np.concatenate([[0.0], np.cumsum(steps)[:-1]])
+    y = np.arange(len(table) + 2)[::-1]
+    ax.barh(y[0], attrs["prior_log10_odds"], color="grey", alpha=0.6)
+    ax.barh(y[1:-1], steps, left=starts, color=np.where(steps >= 0, _FOR, _AGAINST))
+    ax.barh(y[-1], attrs["posterior_log10_odds"], color=_CAUSE)
+    names = [f"prior ({attrs['prior']:.0%})",
+             *(f"{row['label']} = {row['value']}" for _, row in table.iterrows()),
+             f"posterior ({attrs['posterior']:.0%})"]
+    ax.set_yticks(y, names)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("log10 odds (0 = even odds; +1 = 10:1)")
+    ax.set_title(f"Why {attrs['cause']}: weight of each observation")
+    return ax
+
+
+def next_findings(table: pd.DataFrame, k: int = 10, ax: Axes | None = None) -> Axes:
+    """Bars of expected information gain (bits) of the top `k` unobserved findings.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :meth:`DiagnosticModel.next_findings`.
+    """
+    top = table.head(k).iloc[::-1]
+    ax = _axes(ax, (7, 0.4 * len(top) + 1))
+    y = np.arange(len(top))
+    ax.barh(y, top["information_gain"], color=_CAUSE, alpha=0.85)
+    ax.set_yticks(y, [f"{row['label']}  (P={row['p_present']:.0%})"
+                      for _, row in top.iterrows()])
+    ax.set_xlabel("expected information gain (bits)")
+    ax.set_title(f"What to check next, about {table.attrs.get('target', 'the causes')}")
+    return ax
+
+
+def tornado(table: pd.DataFrame, k: int = 12, ax: Axes | None = None) -> Axes:
+    """Tornado chart: the cause's posterior at each parameter's low and high end.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :meth:`DiagnosticModel.sensitivity` (without ``parameter=``).
+    """
+    top = table.head(k).iloc[::-1]
+    ax = _axes(ax, (8, 0.4 * len(top) + 1.2))
+    base = table.attrs["posterior"]
+    y = np.arange(len(top))
+    low, high = top["posterior_low"].to_numpy(), top["posterior_high"].to_numpy()
+    ax.barh(y, low - base, left=base, color=_AGAINST, label="parameter at its low end")
+    ax.barh(y, high - base, left=base, color=_FOR, label="parameter at its high end")
+    ax.axvline(base, color="black", lw=0.8)
+    ax.set_yticks(y, list(top.index), fontsize=8)
+    ax.set_xlabel(f"P({table.attrs['cause']} | evidence)")
+    ax.set_title(f"Sensitivity ({table.attrs['level']:.0%} range of each parameter)")
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
+
+
+def network(model: DiagnosticModel, post: pd.Series | None = None,
+            evidence: dict | None = None, ax: Axes | None = None) -> Axes:
+    """The network in layers (factors, causes, mechanisms, findings), causes shaded by
+    posterior, observed nodes marked (filled present, hollow absent).
+
+    Parameters
+    ----------
+    model : DiagnosticModel
+    post : pandas.Series, optional
+        From :meth:`DiagnosticModel.posterior`; shades the causes.
+    evidence : mapping, optional
+        The observed findings and factors (any accepted spelling).
+    """
+    import matplotlib as mpl
+
+    from .evidence import normalise_evidence
+
+    observed = normalise_evidence(evidence, model.config)
+    ax = _axes(ax, (14, 7))
+    layers = [model.factors, model.causes, model.mechanisms, model.findings]
+    position = {}
+    for depth, ids in enumerate(layers):
+        for i, nid in enumerate(ids):
+            position[nid] = ((i + 0.5) / max(len(ids), 1), 1 - depth / 3)
+    for node in model.config.nodes.values():
+        for parent in node.parents:
+            (x0, y0), (x1, y1) = position[parent], position[node.id]
+            ax.plot([x0, x1], [y0, y1], color="#bbbbbb", lw=0.4, zorder=1)
+    cmap = mpl.colormaps["Blues"]
+    for nid, (x, y) in position.items():
+        role = model.config.nodes[nid].role
+        face = "white"
+        if role == "cause" and post is not None:
+            face = cmap(0.15 + 0.85 * float(post[nid]))
+        elif nid in observed:
+            face = "#333333" if observed[nid] else "white"
+        edge = "#c0392b" if nid in observed else "#555555"
+        ax.scatter([x], [y], s=260 if role == "cause" else 90, c=[face], edgecolors=edge,
+                   linewidths=2 if nid in observed else 0.8, zorder=2)
+        text = nid if role != "cause" or post is None else f"{nid}\n{post[nid]:.0%}"
+        rotation = 90 if role == "finding" else (30 if role == "factor" else 0)
+        offset = -0.035 if role == "finding" else 0.045
+        ax.text(x, y + offset, text, fontsize=6 if role == "finding" else 7.5,
+                rotation=rotation, ha="center", va="top" if role == "finding" else "bottom")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.45, 1.25)
+    ax.axis("off")
+    ax.set_title("factors -> causes -> mechanisms -> findings (red ring: observed; "
+                 "filled: present)")
+    return ax
