@@ -1,0 +1,84 @@
+"""Teaching vignettes shipped with the package: a story, its evidence, the cause(s) the model
+should put first, and the teaching point."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["Vignette", "load"]
+
+
+@dataclass(frozen=True)
+class Vignette:
+    """One teaching case.
+
+    Attributes
+    ----------
+    id, title, story : str
+    evidence : dict of str to str
+        Finding or factor id -> ``"yes"``/``"no"``.
+    expected : tuple of str
+        The cause(s) the model should rank first (in any order).
+    teaching_point : str
+    """
+
+    id: str
+    title: str
+    story: str
+    evidence: dict[str, str]
+    expected: tuple[str, ...]
+    teaching_point: str
+
+
+def load(path: str | Path | None = None) -> dict[str, Vignette]:
+    """The vignettes of a TOML file (the shipped ones when `path` is None), by id.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and key path of every malformed entry.
+    """
+    if path is None:
+        path = Path(str(resources.files("kneebayes").joinpath("vignettes.toml")))
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(str(path), [f"cannot be read as TOML: {exc}"]) from None
+    problems: list[str] = []
+    if data.get("schema_version") != 1:
+        problems.append(f"schema_version: expected 1, got {data.get('schema_version')!r}.")
+    out = {}
+    for vid, spec in data.get("vignettes", {}).items():
+        where = f"vignettes.{vid}"
+        out[vid] = _vignette(vid, spec, where, problems)
+    if problems:
+        raise ConfigError(str(path), problems)
+    return out
+
+
+def _vignette(vid: str, spec: Any, where: str, problems: list[str]) -> Vignette:
+    keys = {"title", "story", "evidence", "expected", "teaching_point"}
+    if not isinstance(spec, dict):
+        problems.append(f"{where}: expected a table, got {spec!r}.")
+        return Vignette(vid, "", "", {}, (), "")
+    for key in set(spec) - keys:
+        problems.append(f"{where}.{key}: unknown key; expected one of {sorted(keys)}.")
+    for key in keys - set(spec):
+        problems.append(f"{where}.{key}: required key is missing.")
+    evidence = spec.get("evidence", {})
+    if not isinstance(evidence, dict) or not all(isinstance(v, str) for v in evidence.values()):
+        problems.append(f"{where}.evidence: expected a table of id = \"yes\"/\"no\".")
+        evidence = {}
+    expected = spec.get("expected", [])
+    if not isinstance(expected, list) or not expected:
+        problems.append(f"{where}.expected: expected a non-empty array of cause ids.")
+        expected = []
+    return Vignette(vid, str(spec.get("title", "")), str(spec.get("story", "")),
+                    dict(evidence), tuple(expected), str(spec.get("teaching_point", "")))
