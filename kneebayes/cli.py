@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -146,6 +147,29 @@ def _cmd_nodes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import case_report
+
+    model, evidence, _, triage = _case(args)
+    case_report(model, evidence, draws=args.draws, seed=args.seed, path=args.output)
+    print(str(triage))
+    print(f"Wrote the case report (triage, differential with intervals, explanation, next "
+          f"questions) to {args.output}.")
+    print(NOTICE)
+    return 0
+
+
+def _cmd_model_card(args: argparse.Namespace) -> int:
+    from .report import model_card
+
+    model = load_model(args.priors)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(model_card(model), encoding="utf-8")
+    print(f"Wrote the model card of {model.config.path} to {args.output}.")
+    print(NOTICE)
+    return 0
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     from .batch import score_dask_file, score_file
 
@@ -224,6 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --dask: a dask.distributed scheduler, e.g. tcp://host:8786 "
                        "(default: a local cluster)")
     score.set_defaults(run=_cmd_score)
+
+    rep = sub.add_parser("report", parents=[priors], help="a case report (HTML)",
+                         description="A self-contained HTML case report: triage banner, "
+                         "differential with credible intervals, explanation, next questions.")
+    rep.add_argument("evidence", **evidence_arg)
+    rep.add_argument("-o", "--output", required=True, help="e.g. reports/case.html")
+    rep.add_argument("--draws", type=int, default=500, help="for the intervals (500)")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.set_defaults(run=_cmd_report)
+
+    card = sub.add_parser("model-card", parents=[priors], help="the model card (Markdown)")
+    card.add_argument("-o", "--output", required=True, help="e.g. reports/model_card.md")
+    card.set_defaults(run=_cmd_model_card)
 
     nodes = sub.add_parser("nodes", parents=[priors], help="the node vocabulary")
     nodes.set_defaults(run=_cmd_nodes)

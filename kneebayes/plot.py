@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from .model import DiagnosticModel
 
-__all__ = ["explanation", "network", "next_findings", "posterior", "tornado"]
+__all__ = ["explanation", "network", "next_findings", "png", "posterior", "tornado"]
 
 _CAUSE = "#3b6ea8"
 _FOR, _AGAINST = "#c0392b", "#2e86ab"
@@ -27,6 +27,20 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     import matplotlib.pyplot as plt
 
     return plt.subplots(figsize=size, layout="constrained")[1]
+
+
+def png(draw, size: tuple[float, float], dpi: int = 80) -> bytes:
+    """Call ``draw(ax)`` on a new pyplot-free Figure and return the PNG bytes (for widgets
+    and reports: no figure is left open, no global state is touched)."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=size, layout="constrained")
+    draw(figure.add_subplot())
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
 
 
 def _labels(model: DiagnosticModel | None, ids) -> list[str]:
@@ -89,6 +103,7 @@ def explanation(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
              f"posterior ({attrs['posterior']:.0%})"]
     ax.set_yticks(y, names)
     ax.axvline(0, color="black", lw=0.8)
+    ax.margins(x=0.08)
     ax.set_xlabel("log10 odds (0 = even odds; +1 = 10:1)")
     ax.set_title(f"Why {attrs['cause']}: weight of each observation")
     return ax

@@ -9,11 +9,9 @@ commit to a ranking first and see how far off it was.
 from __future__ import annotations
 
 import html
-import io
 
 import ipywidgets as w
 import pandas as pd
-from matplotlib.figure import Figure
 
 from . import plot
 from . import vignettes as vignette_library
@@ -56,15 +54,6 @@ def ranking_score(guess: list[str], posterior: pd.Series) -> pd.DataFrame:
     frame["off_by"] = (frame["model_rank"] - frame["your_rank"]).abs()
     frame.attrs["footrule"] = int(frame["off_by"].sum())
     return frame
-
-
-def _png(draw, size: tuple[float, float]) -> bytes:
-    """Draw on a pyplot-free Figure and return its PNG (no global matplotlib state)."""
-    figure = Figure(figsize=size, layout="constrained")
-    draw(figure.add_subplot())
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
-    return buffer.getvalue()
 
 
 class TeachingWidget:
@@ -203,12 +192,12 @@ class TeachingWidget:
             self.explanation.value = b""
             return
         post = self.posterior
-        self.differential.value = _png(lambda ax: plot.posterior(post, model=self.model,
+        self.differential.value = plot.png(lambda ax: plot.posterior(post, model=self.model,
                                                                  ax=ax), (6, 3.2))
         cause = self.cause_to_explain.value
         if evidence:
             table = self.model.explain(evidence, cause)
-            self.explanation.value = _png(lambda ax: plot.explanation(table, ax=ax),
+            self.explanation.value = plot.png(lambda ax: plot.explanation(table, ax=ax),
                                           (6, 0.35 * len(table) + 1.6))
         else:
             self.explanation.value = b""

@@ -1,0 +1,186 @@
+"""Reports: a self-contained HTML page for one case (PNG figures embedded) and the model card
+(Markdown: every node and parameter with its source, the references, the likelihood-ratio
+check). Both are deterministic, so a committed model card can be checked for staleness."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from . import plot
+from .config import STATES
+from .evidence import normalise_evidence
+from .triage import NOTICE
+from .validation import likelihood_ratios
+
+if TYPE_CHECKING:
+    from .model import DiagnosticModel
+
+__all__ = ["case_report", "model_card"]
+
+_BANNER = {"none": "#e8f5e9", "see_clinician": "#fff3cd", "urgent": "#f8d7da"}
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}
+.banner{padding:1em;border-radius:6px;font-size:1.1em}
+.notice{color:#555;font-size:.9em;border-top:1px solid #ccc;margin-top:2em;padding-top:.5em}
+table{border-collapse:collapse}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;
+text-align:left}img{max-width:100%}"""
+
+
+def _img(data: bytes, alt: str) -> str:
+    return (f'<img alt="{html.escape(alt)}" '
+            f'src="data:image/png;base64,{base64.b64encode(data).decode()}">')
+
+
+def case_report(model: DiagnosticModel, evidence: dict, draws: int = 500, seed: int = 0,
+                path: str | Path | None = None) -> str:
+    """One case as a self-contained HTML page: the triage banner first, the differential
+    with credible intervals, the explanation of the leading cause, the next questions, and
+    the notice.
+
+    Parameters
+    ----------
+    model : DiagnosticModel
+    evidence : mapping
+        As for :meth:`DiagnosticModel.posterior`.
+    draws, seed : int
+        For the credible intervals.
+    path : str or Path, optional
+        Also write the page there.
+
+    Returns
+    -------
+    str
+        The HTML.
+    """
+    observed = normalise_evidence(evidence, model.config)
+    nodes = model.config.nodes
+    post = model.posterior(observed)
+    triage = model.triage(observed, posterior=post)
+    intervals = model.credible_posterior(observed, draws=draws, seed=seed)
+    leading = post.index[0]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>kneebayes case report"
+        f"</title><style>{_STYLE}</style></head><body>",
+        f"<div class='banner' style='background:{_BANNER[triage.level]}'><b>"
+        f"{html.escape(triage.headline)}</b><ul>"
+        + "".join(f"<li>{html.escape(m)}</li>" for m in triage.messages)
+        + f"</ul><small>{html.escape(NOTICE)}</small></div>",
+        "<h2>Evidence</h2><ul>"
+        + ("".join(f"<li>{html.escape(nodes[k].label)}: {STATES[v]}</li>"
+                   for k, v in observed.items()) or "<li>none (the prior)</li>") + "</ul>",
+        "<h2>Differential</h2><p>P(cause present | evidence), with "
+        f"{intervals.attrs['level']:.0%} credible intervals from the priors' own uncertainty "
+        f"({draws} draws). Causes can co-occur.</p>",
+        _img(plot.png(lambda ax: plot.posterior(post, intervals, model=model, ax=ax),
+                      (7, 3.4)), "differential"),
+        intervals.rename(index=lambda c: nodes[c].label).to_html(float_format="{:.3f}".format),
+    ]
+    if observed:
+        table = model.explain(observed, leading)
+        parts += [
+            f"<h2>Why {html.escape(nodes[leading].label)}</h2><p>Weight of evidence: log10 "
+            "likelihood ratio of each observation given the rest.</p>",
+            _img(plot.png(lambda ax: plot.explanation(table, ax=ax),
+                          (7, 0.4 * len(table) + 1.8)), "explanation"),
+            table[["label", "value", "weight_of_evidence", "likelihood_ratio"]].to_html(
+                float_format="{:.3f}".format),
+        ]
+    ask = model.next_findings(observed, k=8)
+    parts += [
+        "<h2>What to check next</h2>",
+        _img(plot.png(lambda ax: plot.next_findings(ask, ax=ax), (7, 3.6)), "next questions"),
+        f"<p class='notice'>{html.escape(NOTICE)} Priors: {html.escape(model.config.title)}"
+        "</p></body></html>",
+    ]
+    page = "\n".join(parts)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(page, encoding="utf-8")
+    return page
+
+
+def _md_table(frame: pd.DataFrame) -> str:
+    def cell(value) -> str:
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |"
+            for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def model_card(model: DiagnosticModel) -> str:
+    """The model card (Markdown): structure, triage rules, every node and parameter with its
+    source, the single-finding likelihood ratios beside the published ones, the references."""
+    config = model.config
+    prior = model.prior()
+    nodes = pd.DataFrame([
+        {"id": n.id, "role": n.role, "kind": n.kind or "", "label": n.label,
+         "parents": ", ".join(n.parents),
+         "P(present), no evidence": f"{prior[n.id]:.3f}" if n.id in prior.index else ""}
+        for n in config.nodes.values()])
+    parameters = pd.DataFrame([
+        {"parameter": p.path, "value": p.value.mean,
+         "Beta(a, b)": ("" if p.value.beta is None
+                        else "({:.3g}, {:.3g})".format(*p.value.beta)),
+         "cited or elicited": "elicited" if p.elicited else "cited",
+         "source": p.source}
+        for p in config.parameters()])
+    lrs = likelihood_ratios(model).reset_index()
+    lrs = lrs[["finding", "cause", "model", "published", "tolerance", "within_tolerance",
+               "source"]]
+    rules = pd.DataFrame([{"rule": r.id, "when all present": ", ".join(r.when),
+                           "level": r.level, "message": r.message} for r in config.red_flags])
+    elicited = sum(p.elicited for p in config.parameters())
+    lines = [
+        f"# Model card: {config.title}",
+        "",
+        f"> {NOTICE}",
+        "",
+        "Generated by `kneebayes model-card` from the priors file; do not edit by hand.",
+        "",
+        config.description,
+        "",
+        f"- {len(config.causes)} causes, {len(config.factors)} contributing factors, "
+        f"{len(config.mechanisms)} mechanism nodes, {len(config.findings)} findings; every "
+        "node binary (absent, present).",
+        f"- {len(parameters)} parameters: {len(parameters) - elicited} cited directly, "
+        f"{elicited} elicited (the source says why); {len(config.references)} references.",
+        f"- Triage: P({config.triage.cause}) above {config.triage.see_clinician_above:g} -> "
+        f"see a clinician, above {config.triage.urgent_above:g} -> urgent; and the red-flag "
+        "rules below, which fire on the findings alone.",
+        "",
+        "## Red-flag rules",
+        "",
+        _md_table(rules),
+        "",
+        "## Nodes",
+        "",
+        _md_table(nodes),
+        "",
+        "## Single-finding likelihood ratios: model vs published",
+        "",
+        "LR+ = P(finding | cause) / P(finding | no cause), every other node marginalised; "
+        "the published figures come from other populations, hence the tolerance factor.",
+        "",
+        _md_table(lrs),
+        "",
+        "## Parameters",
+        "",
+        "Noisy-OR weights are P(present | only that parent present); `leak`, `base` and "
+        "`prior` are P(present | no parent present).",
+        "",
+        _md_table(parameters),
+        "",
+        "## References",
+        "",
+        *(f"- **{key}**: {text}" for key, text in sorted(config.references.items())),
+        "",
+    ]
+    return "\n".join(lines)
