@@ -103,9 +103,11 @@ def explanation(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
              f"posterior ({attrs['posterior']:.0%})"]
     ax.set_yticks(y, names)
     ax.axvline(0, color="black", lw=0.8)
-    ax.margins(x=0.08)
-    ax.set_xlabel("log10 odds (0 = even odds; +1 = 10:1)")
-    ax.set_title(f"Why {attrs['cause']}: weight of each observation")
+    ends = np.concatenate([[0.0, attrs["prior_log10_odds"]], starts, starts + steps])
+    pad = 0.08 * max(np.ptp(ends), 0.5)  # bars are sticky to their edges: pad by hand
+    ax.set_xlim(ends.min() - pad, ends.max() + pad)
+    ax.set_xlabel("log10 odds (0 = even; +1 = 10:1)")
+    ax.set_title(f"Why {attrs['cause']}")
     return ax
 
 
