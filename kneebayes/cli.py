@@ -170,6 +170,54 @@ def _cmd_model_card(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sample(args: argparse.Namespace) -> int:
+    model = load_model(args.priors)
+    cohort = model.sample(args.n, seed=args.seed, missing=args.missing,
+                          latent=not args.no_latent)
+    _write_frame(cohort, Path(args.output))
+    print(f"Wrote {len(cohort)} synthetic cases ({cohort.shape[1]} columns) to {args.output}.")
+    print(NOTICE)
+    return 0
+
+
+def _write_frame(frame: pd.DataFrame, path: Path) -> None:
+    from .batch import _atomic_path, _format
+
+    fmt = _format(path)
+    with _atomic_path(path) as temporary:
+        if fmt == "csv":
+            frame.to_csv(temporary)
+        else:
+            frame.to_parquet(temporary)
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from .batch import read_chunks
+
+    model = load_model(args.priors)
+    cases = pd.concat(list(read_chunks(args.cases)), ignore_index=True)
+    if args.id_column:
+        cases = cases.set_index(args.id_column)
+    fitted = model.fit(cases, prior_weight=args.prior_weight, max_iter=args.max_iter)
+    fitted.to_toml(args.output)
+    result = fitted.fit_result
+    print(f"Fitted {len(cases)} cases in {result.iterations} EM iterations "
+          f"({'converged' if result.converged else 'not converged'}; log-likelihood "
+          f"{result.log_likelihood[-1]:.1f}); wrote the priors file {args.output}.")
+    print(NOTICE)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .validation import write_validation_report
+
+    model = load_model(args.priors)
+    path = write_validation_report(model, args.output, n=args.n, seed=args.seed)
+    print(f"Wrote {path} and its figures.")
+    print(NOTICE)
+    return 0
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     from .batch import score_dask_file, score_file
 
@@ -261,6 +309,34 @@ def build_parser() -> argparse.ArgumentParser:
     card = sub.add_parser("model-card", parents=[priors], help="the model card (Markdown)")
     card.add_argument("-o", "--output", required=True, help="e.g. reports/model_card.md")
     card.set_defaults(run=_cmd_model_card)
+
+    smp = sub.add_parser("sample", parents=[priors], help="a synthetic cohort")
+    smp.add_argument("-n", type=int, required=True, help="number of cases")
+    smp.add_argument("-o", "--output", required=True, help=".csv or .parquet")
+    smp.add_argument("--seed", type=int, default=0)
+    smp.add_argument("--missing", type=float, help="rate of missing findings (MCAR)")
+    smp.add_argument("--no-latent", action="store_true",
+                     help="drop the cause and mechanism columns")
+    smp.set_defaults(run=_cmd_sample)
+
+    fit = sub.add_parser("fit", parents=[priors], help="fit the parameters to case data",
+                         description="Update the priors' parameters from a CSV or Parquet "
+                         "file of cases by EM; write the fitted priors file.")
+    fit.add_argument("cases", help=".csv or .parquet: a column per factor, cause or finding")
+    fit.add_argument("-o", "--output", required=True, help="fitted priors .toml")
+    fit.add_argument("--id-column", metavar="NAME")
+    fit.add_argument("--prior-weight", type=float, default=1.0,
+                     help="scales the priors' pseudo-counts (0 = maximum likelihood)")
+    fit.add_argument("--max-iter", type=int, default=200)
+    fit.set_defaults(run=_cmd_fit)
+
+    val = sub.add_parser("validate", parents=[priors], help="the validation report",
+                         description="Vignettes, a synthetic cohort (ROC AUC, Brier score, "
+                         "calibration) and parameter recovery, written to DIR/validation.md.")
+    val.add_argument("-o", "--output", default="reports", metavar="DIR")
+    val.add_argument("-n", type=int, default=20_000, help="synthetic cases (20000)")
+    val.add_argument("--seed", type=int, default=0)
+    val.set_defaults(run=_cmd_validate)
 
     nodes = sub.add_parser("nodes", parents=[priors], help="the node vocabulary")
     nodes.set_defaults(run=_cmd_nodes)

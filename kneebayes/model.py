@@ -74,10 +74,12 @@ class DiagnosticModel:
     def __init__(self, config: PriorsConfig, memory_budget: int = DEFAULT_MEMORY_BUDGET):
         self.config = config
         self.memory_budget = memory_budget
+        self.fit_result = None  # set on models returned by fit()
 
     def __getstate__(self) -> dict[str, Any]:
         # Only the config travels (to Dask workers, say); engine and network rebuild lazily.
-        return {"config": self.config, "memory_budget": self.memory_budget}
+        return {"config": self.config, "memory_budget": self.memory_budget,
+                "fit_result": self.fit_result}
 
     def __repr__(self) -> str:
         c = self.config
@@ -459,6 +461,77 @@ class DiagnosticModel:
         observed = normalise_evidence(evidence, self.config)
         return uncertainty.sensitivity(self.config, observed, cause, parameter, level, grid,
                                        default_strength)
+
+    # -- data: synthetic cohorts, learning, writing the priors file back
+
+    def sample(self, n: int, seed: int | None = 0, missing: float | Mapping | None = None,
+               latent: bool = True) -> pd.DataFrame:
+        """A synthetic cohort by forward sampling: a bool column per node.
+
+        Parameters
+        ----------
+        n : int
+            Cases.
+        seed : int or None
+            For :func:`numpy.random.default_rng`.
+        missing : float or mapping, optional
+            Missing findings: one rate for every finding (missing completely at random), or
+            ``{finding: rate}``, or ``{finding: {"factor": id, "present": rate, "absent":
+            rate}}`` for missingness that depends on a factor. Findings with missing values
+            get pandas' nullable ``boolean`` dtype.
+        latent : bool
+            Keep the cause and mechanism columns (the truth); ``False`` drops them.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        from .sampling import sample
+
+        return sample(self.config, n, seed=seed, missing=missing, latent=latent)
+
+    def fit(self, cases: pd.DataFrame, prior_weight: float = 1.0, max_iter: int = 200,
+            tol: float = 1e-7, start: DiagnosticModel | None = None) -> DiagnosticModel:
+        """A new model with its parameters updated from case data; this one is untouched.
+
+        Expectation-maximisation over the enumerated latent states (causes and mechanisms
+        may be observed, partly observed or missing), the priors file's Beta
+        strengths acting as pseudo-counts. Noisy-OR nodes stay noisy-OR, so the result
+        still reads as a priors file (:meth:`to_toml`); each fitted number is sourced
+        ``fitted: N cases ...``.
+
+        Parameters
+        ----------
+        cases : pandas.DataFrame
+            A column per node id (any subset); values as for :meth:`posterior_batch`, NaN
+            for missing.
+        prior_weight : float
+            Multiplies the pseudo-counts; 0 fits by maximum likelihood.
+        max_iter, tol : int, float
+            Stop after `max_iter` iterations or when the log posterior changes by less than
+            `tol` relative.
+        start : DiagnosticModel, optional
+            Initial parameter values (default: this model's).
+
+        Returns
+        -------
+        DiagnosticModel
+            With ``fit_result`` (:class:`kneebayes.learn.FitResult`: the objective and
+            log-likelihood per iteration, iterations, converged).
+        """
+        from .learn import fit
+
+        result = fit(self.config, cases, prior_weight=prior_weight, max_iter=max_iter,
+                     tol=tol, start=None if start is None else start.config)
+        fitted = DiagnosticModel(result.config, self.memory_budget)
+        fitted.fit_result = result
+        return fitted
+
+    def to_toml(self, path: str | Path) -> Path:
+        """Write the model as a priors file that :func:`load_model` reads back."""
+        from .writer import write_toml
+
+        return write_toml(self.config, path)
 
     @cached_property
     def _cause_index(self) -> pd.Index:

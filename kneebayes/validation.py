@@ -3,6 +3,7 @@ the network beside the published ones (`clinical-evidence.md`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -11,7 +12,17 @@ import pandas as pd
 if TYPE_CHECKING:
     from .model import DiagnosticModel
 
-__all__ = ["PUBLISHED_LIKELIHOOD_RATIOS", "PublishedLR", "likelihood_ratios"]
+__all__ = [
+    "PUBLISHED_LIKELIHOOD_RATIOS",
+    "PublishedLR",
+    "cohort_metrics",
+    "expected_calibration_error",
+    "likelihood_ratios",
+    "parameter_recovery",
+    "reliability_table",
+    "vignette_accuracy",
+    "write_validation_report",
+]
 
 
 class PublishedLR(NamedTuple):
@@ -42,14 +53,208 @@ PUBLISHED_LIKELIHOOD_RATIOS = (
 
 def likelihood_ratios(model: DiagnosticModel) -> pd.DataFrame:
     """The positive likelihood ratio P(f | c) / P(f | not c) the model implies for each
-    published pair, every other node marginalised: posterior odds over prior odds."""
+    published pair it has, every other node marginalised: posterior odds over prior odds."""
     rows = []
     prior = model.prior()
     for item in PUBLISHED_LIKELIHOOD_RATIOS:
+        if item.finding not in model.findings or item.cause not in model.causes:
+            continue  # a priors file with another vocabulary
         post = model.posterior({item.finding: True})[item.cause]
         p0 = prior[item.cause]
         lr = (post / (1 - post)) / (p0 / (1 - p0))
         rows.append({**item._asdict(), "model": lr,
                      "within_tolerance": abs(np.log(lr / item.published))
                      <= np.log(item.tolerance)})
-    return pd.DataFrame(rows).set_index(["finding", "cause"])
+    columns = [*PublishedLR._fields, "model", "within_tolerance"]
+    return pd.DataFrame(rows, columns=columns).set_index(["finding", "cause"])
+
+
+# --------------------------------------------------------------------------- metrics
+
+def expected_calibration_error(outcome: np.ndarray, predicted: np.ndarray, bins: int = 10
+                               ) -> float:
+    """Expected calibration error: the case-weighted mean |observed rate - mean prediction|
+    over `bins` equal-width bins of the prediction."""
+    table = reliability_table(outcome, predicted, bins)
+    return float((table["count"] * (table["observed"] - table["predicted"]).abs()).sum()
+                 / table["count"].sum())
+
+
+def reliability_table(outcome: np.ndarray, predicted: np.ndarray, bins: int = 10
+                      ) -> pd.DataFrame:
+    """Per non-empty bin of the prediction: its mean prediction, the observed rate, the
+    count (the data of a reliability diagram)."""
+    outcome, predicted = np.asarray(outcome, float), np.asarray(predicted, float)
+    which = np.minimum((predicted * bins).astype(int), bins - 1)
+    frame = pd.DataFrame({"bin": which, "predicted": predicted, "observed": outcome})
+    table = frame.groupby("bin").agg(predicted=("predicted", "mean"),
+                                     observed=("observed", "mean"),
+                                     count=("observed", "size"))
+    return table
+
+
+# --------------------------------------------------------------------------- the report
+
+def vignette_accuracy(model: DiagnosticModel, library: dict | None = None) -> pd.DataFrame:
+    """Per vignette: the model's leading causes, whether the first is expected (top-1),
+    whether every expected cause is in the top three (top-3), and the triage level."""
+    from . import vignettes
+
+    library = vignettes.load() if library is None else library
+    known = set(model.findings) | set(model.factors)
+    rows = []
+    for vid, vignette in library.items():
+        if not set(vignette.evidence) <= known or not set(vignette.expected) <= set(
+                model.causes):
+            continue  # written for another vocabulary
+        post = model.posterior(vignette.evidence)
+        rows.append({"vignette": vid, "expected": " + ".join(vignette.expected),
+                     "model_top": post.index[0], "p_top": float(post.iloc[0]),
+                     "top1": post.index[0] in vignette.expected,
+                     "top3": set(vignette.expected) <= set(post.index[:3]),
+                     "triage": model.triage(vignette.evidence, posterior=post).level})
+    columns = ["vignette", "expected", "model_top", "p_top", "top1", "top3", "triage"]
+    return pd.DataFrame(rows, columns=columns).set_index("vignette")
+
+
+def cohort_metrics(model: DiagnosticModel, cohort: pd.DataFrame) -> tuple[pd.DataFrame,
+                                                                          pd.DataFrame]:
+    """Discrimination and calibration on a synthetic cohort whose causes are known.
+
+    Returns
+    -------
+    metrics : pandas.DataFrame
+        Per cause: prevalence, ROC AUC, Brier score, expected calibration error.
+    posterior : pandas.DataFrame
+        The posteriors the metrics were computed from.
+    """
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    observable = [c for c in cohort.columns if c in model.findings or c in model.factors]
+    posterior = model.posterior_batch(cohort[observable])
+    rows = []
+    for cause in model.causes:
+        truth = cohort[cause].to_numpy().astype(int)
+        p = posterior[cause].to_numpy()
+        rows.append({"cause": cause, "prevalence": truth.mean(),
+                     "roc_auc": roc_auc_score(truth, p), "brier": brier_score_loss(truth, p),
+                     "ece": expected_calibration_error(truth, p)})
+    return pd.DataFrame(rows).set_index("cause"), posterior
+
+
+def parameter_recovery(model: DiagnosticModel, n: int = 20_000, seed: int = 0,
+                       hidden_causes: bool = True) -> tuple[pd.DataFrame, object]:
+    """Sample `n` cases, fit by maximum likelihood from perturbed starting values, and set
+    each fitted parameter beside the truth."""
+    from .learn import perturb
+
+    cohort = model.sample(n, seed=seed, latent=True)
+    keep = [c for c in cohort.columns
+            if c in model.findings or c in model.factors
+            or (c in model.causes and not hidden_causes)]
+    start = type(model)(perturb(model.config, scale=0.5, seed=seed + 1))
+    fitted = model.fit(cohort[keep], prior_weight=0.0, start=start)
+    truth = [p.value.mean for p in model.config.parameters()]
+    got = [p.value.mean for p in fitted.config.parameters()]
+    table = pd.DataFrame({"truth": truth, "fitted": got},
+                         index=pd.Index([p.path for p in model.config.parameters()],
+                                        name="parameter"))
+    table["abs_error"] = (table["fitted"] - table["truth"]).abs()
+    return table, fitted.fit_result
+
+
+def write_validation_report(model: DiagnosticModel, out_dir: str | Path = "reports",
+                            n: int = 20_000, seed: int = 0) -> Path:
+    """Run the validation and write ``validation.md`` with its figures into `out_dir`."""
+    import time
+
+    from sklearn.metrics import roc_curve
+
+    from . import plot
+    from .triage import NOTICE
+
+    started = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    vig = vignette_accuracy(model)
+    cohort = model.sample(n, seed=seed, missing=0.5)
+    metrics, posterior = cohort_metrics(model, cohort)
+    serious = cohort[model.config.triage.cause].to_numpy()
+    triage = model.triage_batch(cohort[[c for c in cohort.columns if c in model.findings
+                                        or c in model.factors]], posterior)
+    recall = float((triage["triage"].to_numpy()[serious] != "none").mean())
+    recovery_obs, fit_obs = parameter_recovery(model, n, seed, hidden_causes=False)
+    recovery_hid, fit_hid = parameter_recovery(model, n, seed, hidden_causes=True)
+    lrs = likelihood_ratios(model)
+
+    def reliability_figure(ax):
+        for cause in model.causes:
+            table = reliability_table(cohort[cause].to_numpy(), posterior[cause].to_numpy())
+            ax.plot(table["predicted"], table["observed"], marker="o", ms=3, label=cause)
+        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
+        ax.set_xlabel("predicted P(cause present)")
+        ax.set_ylabel("observed rate")
+        ax.set_title("Reliability diagram (synthetic cohort)")
+        ax.legend(fontsize=7)
+
+    def roc_figure(ax):
+        for cause in model.causes:
+            fpr, tpr, _ = roc_curve(cohort[cause].astype(int), posterior[cause])
+            ax.plot(fpr, tpr, label=f"{cause} ({metrics.loc[cause, 'roc_auc']:.2f})")
+        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
+        ax.set_xlabel("false positive rate")
+        ax.set_ylabel("true positive rate")
+        ax.set_title("ROC curves (AUC)")
+        ax.legend(fontsize=7)
+
+    def recovery_figure(ax):
+        ax.scatter(recovery_obs["truth"], recovery_obs["fitted"], s=8, label="causes observed")
+        ax.scatter(recovery_hid["truth"], recovery_hid["fitted"], s=8, marker="x",
+                   label="causes hidden")
+        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
+        ax.set_xlabel("true parameter")
+        ax.set_ylabel("fitted (maximum likelihood, EM)")
+        ax.set_title(f"Parameter recovery, {n:,} cases")
+        ax.legend(fontsize=8)
+
+    for name, draw in (("validation_reliability.png", reliability_figure),
+                       ("validation_roc.png", roc_figure),
+                       ("validation_recovery.png", recovery_figure)):
+        (out / name).write_bytes(plot.png(draw, (6.5, 5)))
+    elapsed = time.perf_counter() - started
+
+    def md(frame: pd.DataFrame) -> str:
+        return frame.to_markdown(floatfmt=".3f")
+
+    text = "\n".join([
+        "# Validation report", "", f"> {NOTICE}", "",
+        f"Generated by `kneebayes validate` for *{model.config.title}* (seed {seed}).", "",
+        "## Vignettes", "",
+        (f"Top-1 accuracy {vig['top1'].mean():.0%} and top-3 accuracy {vig['top3'].mean():.0%} "
+         f"over {len(vig)} teaching vignettes." if len(vig) else
+         "No shipped vignette uses this model's vocabulary."), "", md(vig), "",
+        f"## Synthetic cohort ({n:,} cases, every finding missing at random with rate 0.5)",
+        "",
+        f"Red-flag recall: {recall:.1%} of the {int(serious.sum())} cases with "
+        f"{model.config.triage.cause} present were triaged 'see_clinician' or 'urgent'.", "",
+        md(metrics), "",
+        "![reliability](validation_reliability.png) ![roc](validation_roc.png)", "",
+        "## Parameter recovery", "",
+        f"{n:,} cases sampled from the model, fitted by EM (maximum likelihood, no "
+        "pseudo-counts) from a start perturbed by N(0, 0.5) on the logit scale.", "",
+        "| causes in the data | iterations | max abs error | median abs error | "
+        "parameters within 0.05 |", "| --- | --- | --- | --- | --- |",
+        *(f"| {label} | {res.iterations} | {tab['abs_error'].max():.3f} | "
+          f"{tab['abs_error'].median():.4f} | {(tab['abs_error'] <= 0.05).mean():.0%} |"
+          for label, tab, res in (("observed", recovery_obs, fit_obs),
+                                  ("hidden", recovery_hid, fit_hid))), "",
+        "Largest errors (causes hidden):", "",
+        md(recovery_hid.sort_values("abs_error", ascending=False).head(8)), "",
+        "![recovery](validation_recovery.png)", "",
+        "## Single-finding likelihood ratios: model vs published", "",
+        md(lrs[["model", "published", "tolerance", "within_tolerance"]]), "",
+        f"Run time: {elapsed:.0f} s.", "",
+    ])
+    path = out / "validation.md"
+    path.write_text(text, encoding="utf-8")
+    return path

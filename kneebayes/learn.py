@@ -1,0 +1,362 @@
+"""Learning the parameters from case data, by expectation-maximisation on the enumerated
+latent states (our own EM: pgmpy's DiscreteEM drops partly missing rows and takes seconds per
+iteration with this many latent causes).
+
+The fitted model keeps the priors file's form, so it still reads as a priors file: noisy-OR
+nodes stay noisy-OR. Their parameters are fitted through the standard hidden-activation view
+of a noisy-OR (each present parent independently "activates" the child with its link
+probability, the leak with its own), one generalised-EM step per iteration; tables and priors
+in closed form. The priors file's Beta strengths act as pseudo-counts (``prior_weight`` scales
+them; 0 is maximum likelihood), and the quantity that never decreases is the log posterior
+(the log-likelihood when ``prior_weight = 0``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .config import NoisyOr, Parameter, PriorsConfig, parse_config
+from .errors import EvidenceError, KneebayesError, suggest
+from .evidence import _column_states
+from .tables import node_log_tables, parent_states
+from .uncertainty import DEFAULT_STRENGTH
+from .writer import config_to_data
+
+__all__ = ["FitResult", "fit", "perturb"]
+
+_FLOOR = 1e-6  # fitted probabilities stay inside (0, 1), and links above their leak
+_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The fitted config and how the fit went.
+
+    Attributes
+    ----------
+    config : PriorsConfig
+        Every fitted number sourced ``fitted: N cases ...``.
+    objective : list of float
+        Log posterior (log-likelihood + log prior pseudo-counts) after each iteration.
+    log_likelihood : list of float
+        Log-likelihood of the data after each iteration.
+    iterations : int
+    converged : bool
+    """
+
+    config: PriorsConfig
+    objective: list[float]
+    log_likelihood: list[float]
+    iterations: int
+    converged: bool
+
+
+def _bits(width: int) -> np.ndarray:
+    return parent_states(width)
+
+
+def _data_arrays(config: PriorsConfig, cases: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Columns as 1/0/NaN arrays, for any node (causes and mechanisms are usually missing)."""
+    allowed = set(config.nodes)
+    problems = [f"cases: column {c!r} is not a node of this model.{suggest(str(c), allowed)}"
+                for c in cases.columns if c not in allowed]
+    arrays = {}
+    for nid in allowed & set(cases.columns):
+        values, bad = _column_states(cases[nid])
+        problems += [f"cases: row {row!r}, column {nid!r}: expected yes/no, true/false, 1/0 "
+                     f"or empty, got {value!r}." for row, value in list(bad.items())[:5]]
+        arrays[nid] = values
+    if problems:
+        raise EvidenceError("\n".join(problems))
+    return arrays
+
+
+class _Model:
+    """The current parameter values and the enumeration they are evaluated on."""
+
+    def __init__(self, config: PriorsConfig, values: np.ndarray):
+        self.config = config
+        self.values = values
+        self.columns, start = {}, 0
+        for node in config.nodes.values():
+            self.columns[node.id] = list(range(start, start + len(node.parameters)))
+            start += len(node.parameters)
+        self.n_c, self.n_m = len(config.causes), len(config.mechanisms)
+        self.latent = config.causes + config.mechanisms
+        self.latent_bits = _bits(self.n_c + self.n_m)
+        self.factor_bits = _bits(len(config.factors))
+        pos = {nid: i for i, nid in enumerate(self.latent)}
+        fpos = {nid: i for i, nid in enumerate(config.factors)}
+        self.index = {}  # node -> its parent configuration for every enumerated state
+        for node in config.nodes.values():
+            if node.role == "cause":
+                bits, where = self.factor_bits, [fpos[p] for p in node.parents]
+            else:
+                bits, where = self.latent_bits, [pos[p] for p in node.parents]
+            weights = 1 << np.arange(len(where) - 1, -1, -1)
+            self.index[node.id] = (bits[:, where] @ weights if where
+                                   else np.zeros(len(bits), dtype=int))
+
+    def logs(self, nid: str) -> tuple[np.ndarray, np.ndarray]:
+        present, absent = node_log_tables(self.config.nodes[nid],
+                                          self.values[None, self.columns[nid]])
+        return present[0], absent[0]
+
+
+def _e_step(m: _Model, data: dict[str, np.ndarray], n: int) -> tuple[dict, float]:
+    """Posterior expected family statistics, and the log-likelihood."""
+    config = m.config
+    n_s, n_l = 2**m.n_c, 2 ** (m.n_c + m.n_m)
+    # log P(c | f) for every factor state f and cause state c
+    cause_bits = m.latent_bits[:: 2**m.n_m, : m.n_c]
+    log_w = np.zeros((len(m.factor_bits), n_s))
+    for i, c in enumerate(config.causes):
+        present, absent = m.logs(c)
+        idx = m.index[c]
+        log_w += np.where(cause_bits[None, :, i] == 1, present[idx][:, None],
+                          absent[idx][:, None])
+    w = np.exp(log_w)
+    factor_prior = np.zeros(len(m.factor_bits))
+    for j, f in enumerate(config.factors):
+        present, absent = m.logs(f)
+        factor_prior += np.where(m.factor_bits[:, j] == 1, present[0], absent[0])
+    log_mech = np.zeros(n_l)
+    for k, mech in enumerate(config.mechanisms):
+        present, absent = m.logs(mech)
+        idx = m.index[mech]
+        log_mech += np.where(m.latent_bits[:, m.n_c + k] == 1, present[idx], absent[idx])
+    # findings' log tables over the latent states, stacked for one matrix product
+    like = np.empty((2 * len(config.findings), n_l))
+    for k, x in enumerate(config.findings):
+        present, absent = m.logs(x)
+        like[2 * k], like[2 * k + 1] = present[m.index[x]], absent[m.index[x]]
+    observed = np.column_stack([data.get(x, np.full(n, np.nan)) for x in config.findings])
+
+    stats = {"G": np.zeros((len(m.factor_bits), n_s)), "H": np.zeros(n_l),
+             "K1": np.zeros((len(config.findings), n_l)),
+             "K0": np.zeros((len(config.findings), n_l)),
+             "Km": np.zeros((len(config.findings), n_l))}
+    loglik = 0.0
+    for lo in range(0, n, _CHUNK):
+        part = slice(lo, min(lo + _CHUNK, n))
+        rows = part.stop - part.start
+        # factor evidence -> P(f | e_F) (unnormalised: includes P(e_F))
+        log_pf = np.tile(factor_prior, (rows, 1))
+        for j, f in enumerate(config.factors):
+            if f in data:
+                obs = data[f][part]
+                seen = ~np.isnan(obs)
+                clash = seen[:, None] & (m.factor_bits[None, :, j] != np.nan_to_num(obs)[:, None])
+                log_pf[clash] = -np.inf
+        pf = np.exp(log_pf)  # rows x factor states
+        prior_c = pf @ w  # rows x cause states: P(c, e_F)
+        log_joint = np.repeat(np.log(prior_c), 2**m.n_m, axis=1) + log_mech
+        for i, c in enumerate(m.latent):  # observed causes or mechanisms restrict the states
+            if c in data:
+                obs = data[c][part]
+                seen = ~np.isnan(obs)
+                clash = seen[:, None] & (m.latent_bits[None, :, i] != np.nan_to_num(obs)[:, None])
+                log_joint[clash] = -np.inf
+        obs = observed[part]
+        evidence = np.zeros((rows, 2 * obs.shape[1]))
+        evidence[:, 0::2], evidence[:, 1::2] = obs == 1, obs == 0
+        log_joint += evidence @ like
+        top = log_joint.max(axis=1, keepdims=True)
+        q = np.exp(log_joint - top)
+        total = q.sum(axis=1, keepdims=True)
+        q /= total
+        loglik += float((np.log(total) + top).sum())
+        stats["H"] += q.sum(axis=0)
+        q_c = q.reshape(rows, n_s, -1).sum(axis=2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(prior_c > 0, q_c / prior_c, 0.0)
+        stats["G"] += w * (pf.T @ ratio)
+        stats["K1"] += (obs == 1).T.astype(float) @ q
+        stats["K0"] += (obs == 0).T.astype(float) @ q
+        stats["Km"] += np.isnan(obs).T.astype(float) @ q
+    return stats, loglik
+
+
+def _family_counts(m: _Model, stats: dict, nid: str) -> tuple[np.ndarray, np.ndarray]:
+    """Expected counts per parent configuration: cases (N) and cases with the node present
+    (N1)."""
+    config = m.config
+    node = config.nodes[nid]
+    k = len(node.parents)
+    idx = m.index[nid]
+    if node.role == "factor":
+        j = config.factors.index(nid)
+        total = stats["G"].sum()
+        present = stats["G"].sum(axis=1) @ m.factor_bits[:, j]
+        return np.array([total]), np.array([present])
+    if node.role == "cause":
+        i = config.causes.index(nid)
+        cause_bits = m.latent_bits[:: 2**m.n_m, i]
+        per_f = stats["G"].sum(axis=1)
+        per_f1 = stats["G"] @ cause_bits
+        return (np.bincount(idx, weights=per_f, minlength=2**k),
+                np.bincount(idx, weights=per_f1, minlength=2**k))
+    if node.role == "mechanism":
+        j = m.n_c + config.mechanisms.index(nid)
+        h = stats["H"]
+        return (np.bincount(idx, weights=h, minlength=2**k),
+                np.bincount(idx, weights=h * m.latent_bits[:, j], minlength=2**k))
+    present = np.exp(m.logs(nid)[0])[idx]
+    x = config.findings.index(nid)
+    k1, k0, km = stats["K1"][x], stats["K0"][x], stats["Km"][x]
+    return (np.bincount(idx, weights=k1 + k0 + km, minlength=2**k),
+            np.bincount(idx, weights=k1 + km * present, minlength=2**k))
+
+
+def _pseudo_counts(config: PriorsConfig, prior_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Beta pseudo-counts per parameter, on the scale each parameter is fitted on: link
+    probabilities for noisy-OR weights, the value itself otherwise."""
+    alpha, beta = [], []
+    for node in config.nodes.values():
+        leak = node.cpd.leak.mean if isinstance(node.cpd, NoisyOr) else None
+        for p in node.parameters:
+            strength = p.value.strength or DEFAULT_STRENGTH
+            mean = p.value.mean
+            if leak is not None and p.slot != "leak":
+                mean = (mean - leak) / (1 - leak)  # Díez weight -> link probability
+            alpha.append(prior_weight * strength * mean)
+            beta.append(prior_weight * strength * (1 - mean))
+    return np.array(alpha), np.array(beta)
+
+
+def _m_step(m: _Model, stats: dict, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    values = m.values.copy()
+    for node in m.config.nodes.values():
+        cols = m.columns[node.id]
+        counts, present = _family_counts(m, stats, node.id)
+        slots = [p.slot for p in node.parameters]
+        a, b = alpha[cols], beta[cols]
+        if not isinstance(node.cpd, NoisyOr):  # a full table: closed form per row
+            for u, state in enumerate(parent_states(len(node.parents))):
+                row = frozenset(p for p, s in zip(node.parents, state, strict=True) if s)
+                c = slots.index(row)
+                values[cols[c]] = (a[c] + present[u]) / (a[c] + b[c] + counts[u])
+            continue
+        # Noisy-OR through hidden activations: expected activations of the leak and of each
+        # link, given the child present, over the expected count of opportunities.
+        leak = values[cols[slots.index("leak")]]
+        links = np.array([(values[cols[slots.index(p)]] - leak) / (1 - leak)
+                          for p in node.parents])
+        configs = parent_states(len(node.parents))
+        p_present = 1 - (1 - leak) * np.prod(np.where(configs == 1, 1 - links, 1.0), axis=1)
+        share = np.where(p_present > 0, present / np.maximum(p_present, 1e-300), 0.0)
+        c0 = slots.index("leak")
+        new_leak = (a[c0] + leak * share.sum()) / (a[c0] + b[c0] + counts.sum())
+        new_links = []
+        for i, parent in enumerate(node.parents):
+            c = slots.index(parent)
+            on = configs[:, i] == 1
+            new_links.append((a[c] + links[i] * share[on].sum()) / (a[c] + b[c] + counts[on].sum()))
+        new_leak = float(np.clip(new_leak, _FLOOR, 1 - _FLOOR))
+        values[cols[c0]] = new_leak
+        for parent, link in zip(node.parents, new_links, strict=True):
+            link = float(np.clip(link, _FLOOR, 1 - _FLOOR))
+            values[cols[slots.index(parent)]] = 1 - (1 - new_leak) * (1 - link)
+    return values
+
+
+def _log_prior(m: _Model, alpha: np.ndarray, beta: np.ndarray) -> float:
+    total = 0.0
+    for node in m.config.nodes.values():
+        cols = m.columns[node.id]
+        values = m.values[cols]
+        if isinstance(node.cpd, NoisyOr):
+            slots = [p.slot for p in node.parameters]
+            leak = values[slots.index("leak")]
+            values = np.where(np.array(slots) == "leak", values, (values - leak) / (1 - leak))
+        values = np.clip(values, 1e-300, 1 - 1e-16)
+        total += float((alpha[cols] * np.log(values) + beta[cols] * np.log1p(-values)).sum())
+    return total
+
+
+def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
+        max_iter: int = 200, tol: float = 1e-7, start: PriorsConfig | None = None) -> FitResult:
+    """See :meth:`kneebayes.DiagnosticModel.fit`."""
+    if len(config.causes) + len(config.mechanisms) > 14 or len(config.factors) > 12:
+        raise KneebayesError("fit enumerates the latent states: at most 14 causes and "
+                             "mechanisms together and 12 factors.")
+    if prior_weight < 0:
+        raise KneebayesError(f"prior_weight: expected >= 0, got {prior_weight!r}.")
+    data = _data_arrays(config, cases)
+    n = len(cases)
+    if n == 0:
+        raise EvidenceError("cases: no rows to fit.")
+    origin = start or config
+    values = np.array([p.value.mean for p in origin.parameters()])
+    model = _Model(config, values)
+    alpha, beta = _pseudo_counts(config, prior_weight)
+    objective, loglik, converged = [], [], False
+    for _ in range(max_iter):
+        stats, ll = _e_step(model, data, n)
+        loglik.append(ll)
+        objective.append(ll + _log_prior(model, alpha, beta))
+        if len(objective) > 1 and abs(objective[-1] - objective[-2]) <= tol * abs(objective[-1]):
+            converged = True
+            break
+        model.values = _m_step(model, stats, alpha, beta)
+    fitted = _with_values(config, model.values, n, len(objective), prior_weight)
+    return FitResult(fitted, objective, loglik, len(objective), converged)
+
+
+def _with_values(config: PriorsConfig, values: np.ndarray, n: int, iterations: int,
+                 prior_weight: float) -> PriorsConfig:
+    """A new config carrying `values`, each sourced as fitted, its Beta strength the prior's
+    plus the data's."""
+    data = config_to_data(config)
+    note = (f"fitted: {n} cases (EM, {iterations} iterations, prior weight {prior_weight:g}); "
+            "prior: ")
+    for parameter, value in zip(config.parameters(), values, strict=True):
+        strength = (parameter.value.strength or DEFAULT_STRENGTH) * prior_weight + n
+        key = _set_value(data, parameter, {"mean": float(value), "n": float(strength)})
+        node = data[parameter.path.split(".", 1)[0]][parameter.node]
+        node.setdefault("sources", {})[key] = note + parameter.source
+    return parse_config(data, f"{config.path} (fitted)")
+
+
+def perturb(config: PriorsConfig, scale: float = 0.5, seed: int | None = 0) -> PriorsConfig:
+    """A copy of `config` with every parameter moved on the logit scale by N(0, scale): a
+    starting point for parameter-recovery experiments."""
+    rng = np.random.default_rng(seed)
+    data = config_to_data(config)
+    leaks = {}
+    for parameter in config.parameters():
+        logit = math.log(parameter.value.mean / (1 - parameter.value.mean)) + rng.normal(0, scale)
+        value = min(max(1 / (1 + math.exp(-logit)), 1e-4), 1 - 1e-4)
+        nid = parameter.node
+        if isinstance(config.nodes[nid].cpd, NoisyOr):
+            if parameter.slot == "leak":  # the leak comes first in every node
+                leaks[nid] = value
+            else:  # stay above the (already moved) leak
+                value = max(value, leaks[nid] + (1 - leaks[nid]) * 0.01)
+        _set_value(data, parameter, value)
+    return parse_config(data, f"{config.path} (perturbed)")
+
+
+def _set_value(data: dict, parameter: Parameter, value) -> str:
+    """Put `value` where `parameter` sits in a priors mapping; return its ``sources`` key."""
+    config_node = data[parameter.path.split(".", 1)[0]][parameter.node]
+    slot = parameter.slot
+    if isinstance(slot, frozenset):
+        table = config_node["table"]
+        label = next(k for k in table
+                     if (frozenset() if k == "none" else frozenset(k.split("+"))) == slot)
+        table[label] = value
+        return "table"
+    if slot == "leak":
+        key = next(k for k in ("prior", "base", "leak") if k in config_node)
+        config_node[key] = value
+        return key
+    for group in ("factors", "causes", "mechanisms"):
+        if slot in config_node.get(group, {}):
+            config_node[group][slot] = value
+            return slot
+    raise KeyError(parameter.path)  # pragma: no cover - every parameter has a place

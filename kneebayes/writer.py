@@ -1,0 +1,82 @@
+"""Writing a config back as a priors file (TOML), so that a fitted model reads like any other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .config import NoisyOr, PriorsConfig, Probability, Table
+
+__all__ = ["config_to_data", "write_toml"]
+
+_SECTION = {"factor": "factors", "cause": "causes", "mechanism": "mechanisms",
+            "finding": "findings"}
+_LEAK_KEY = {"factor": "prior", "cause": "base", "mechanism": "leak", "finding": "leak"}
+_PARENT_KEY = {"factor": "factors", "cause": "causes", "mechanism": "mechanisms"}
+
+
+def _probability(p: Probability) -> float | dict[str, float]:
+    return p.mean if p.strength is None else {"mean": p.mean, "n": p.strength}
+
+
+def config_to_data(config: PriorsConfig) -> dict[str, Any]:
+    """The priors mapping (as :func:`tomllib.loads` would return it) of a config.
+
+    Ranges ``{ low, high }`` come back as the ``{ mean, n }`` they were read as; every
+    number keeps its source, per parameter where it had its own.
+    """
+    data: dict[str, Any] = {"schema_version": 1, "title": config.title}
+    if config.description:
+        data["description"] = config.description
+    t = config.triage
+    data["triage"] = {"cause": t.cause, "see_clinician_above": t.see_clinician_above,
+                      "urgent_above": t.urgent_above, "source": t.source}
+    for section in _SECTION.values():
+        data[section] = {}
+    for node in config.nodes.values():
+        spec: dict[str, Any] = {"label": node.label}
+        if node.description:
+            spec["description"] = node.description
+        if node.kind:
+            spec["kind"] = node.kind
+        if node.cost is not None:
+            spec["cost"] = node.cost
+        if isinstance(node.cpd, NoisyOr):
+            spec[_LEAK_KEY[node.role]] = _probability(node.cpd.leak)
+            for parent, weight in node.cpd.weights.items():
+                group = _PARENT_KEY[config.nodes[parent].role]
+                spec.setdefault(group, {})[parent] = _probability(weight)
+        else:
+            assert isinstance(node.cpd, Table)
+            spec["parents"] = list(node.cpd.parents)
+            spec["table"] = {"+".join(p for p in node.cpd.parents if p in row) or "none":
+                             _probability(value) for row, value in node.cpd.rows.items()}
+        sources = {}
+        for parameter in node.parameters:
+            slot = parameter.slot
+            name = ("table" if isinstance(slot, frozenset)
+                    else _LEAK_KEY[node.role] if slot == "leak" else slot)
+            sources[name] = parameter.source
+        if len(set(sources.values())) == 1:
+            spec["source"] = next(iter(sources.values()))
+        else:
+            spec["sources"] = sources
+        data[_SECTION[node.role]][node.id] = spec
+    data["red_flags"] = {}
+    for rule in config.red_flags:
+        data["red_flags"][rule.id] = {"level": rule.level, "message": rule.message,
+                                      "when": list(rule.when)}
+    data["references"] = dict(config.references)
+    return data
+
+
+def write_toml(config: PriorsConfig, path: str | Path) -> Path:
+    """Write `config` as a priors file that :func:`kneebayes.load_model` reads back."""
+    import tomli_w
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (f"# {config.title}\n# Written by kneebayes from {config.path}. Educational and "
+              "research tool, not a medical device.\n")
+    path.write_text(header + tomli_w.dumps(config_to_data(config)), encoding="utf-8")
+    return path
