@@ -9,22 +9,13 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
-import time
+
+from bench_engine import timed
 
 import kneebayes as kb
 
 EVIDENCE = {"groin_pain": "yes", "pain_with_hip_movement": "yes", "knee_exam_normal": "yes",
             "numbness_or_tingling": "no", "runner_or_cyclist": "no"}
-
-
-def timed(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

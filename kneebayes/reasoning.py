@@ -53,6 +53,14 @@ def _entropy_bits(p: np.ndarray) -> np.ndarray:
         return -np.where(p > 0, p * np.log2(p), 0.0).sum(axis=-1)
 
 
+def _information_gain(entropy: np.ndarray, p_present: np.ndarray) -> np.ndarray:
+    """H(now) - E[H(after)] for each candidate, from the entropies of [now, each candidate
+    present..., each candidate absent...]; clipped at 0 (it is >= 0 in exact arithmetic)."""
+    u = len(p_present)
+    expected = p_present * entropy[1:u + 1] + (1 - p_present) * entropy[u + 1:]
+    return np.maximum(entropy[0] - expected, 0.0)
+
+
 def explain(model: DiagnosticModel, observed: dict[str, int], cause: str) -> pd.DataFrame:
     """Weight of evidence of each observation for `cause` (see
     :meth:`DiagnosticModel.explain`)."""
@@ -117,8 +125,7 @@ def next_findings(model: DiagnosticModel, observed: dict[str, int], k: int | Non
     else:
         p = result.marginals[:, t]
         entropy = _entropy_bits(np.stack([p, 1 - p], axis=-1))
-    expected = p_present * entropy[1:u + 1] + (1 - p_present) * entropy[u + 1:]
-    gain = np.maximum(entropy[0] - expected, 0.0)  # >= 0 in exact arithmetic
+    gain = _information_gain(entropy, p_present)
     nodes = model.config.nodes
     cost = np.array([np.nan if nodes[f].cost is None else nodes[f].cost for f in candidates])
     frame = pd.DataFrame(
@@ -208,9 +215,7 @@ def compare(model: DiagnosticModel, observed: dict[str, int], a: str, b: str) ->
     # "a rather than b": the binary question of which one, given exactly one is present.
     one = pair[:, 1] + pair[:, 2]
     which = _entropy_bits(np.stack([pair[:, 2] / one, pair[:, 1] / one], axis=-1))
-    p_present_given_one = p_present * one[1:u + 1] / one[0]
-    gain = np.maximum(which[0] - p_present_given_one * which[1:u + 1]
-                      - (1 - p_present_given_one) * which[u + 1:], 0.0)
+    gain = _information_gain(which, p_present * one[1:u + 1] / one[0])
     with np.errstate(divide="ignore", invalid="ignore"):
         # P(f present | evidence, a only) = P(f | e) P(a only | e, f) / P(a only | e)
         if_a = p_present * pair[1:u + 1, 2] / pair[0, 2]

@@ -34,12 +34,11 @@ def _p_present(config: PriorsConfig, nid: str, states: dict[str, np.ndarray]) ->
     return out
 
 
-def enumerate_posterior(
-    config: PriorsConfig,
-    observed: dict[str, int],
-    include_unobserved_findings: bool = False,
-) -> tuple[np.ndarray, float]:
-    """P(cause present | observed) in ``config.causes`` order, and P(observed)."""
+def _joint_weights(config: PriorsConfig, observed: dict[str, int],
+                   include_unobserved_findings: bool) -> tuple[dict[str, np.ndarray],
+                                                               np.ndarray]:
+    """Every joint assignment of the enumerated nodes (as columns of states) and its
+    probability together with the observations."""
     findings = set(config.findings)
     hidden = [
         nid for nid in config.nodes
@@ -56,6 +55,16 @@ def enumerate_posterior(
             continue  # an unobserved leaf finding: sums to one
         present = _p_present(config, nid, states)
         weight = weight * np.where(states[nid] == 1, present, 1.0 - present)
+    return states, weight
+
+
+def enumerate_posterior(
+    config: PriorsConfig,
+    observed: dict[str, int],
+    include_unobserved_findings: bool = False,
+) -> tuple[np.ndarray, float]:
+    """P(cause present | observed) in ``config.causes`` order, and P(observed)."""
+    states, weight = _joint_weights(config, observed, include_unobserved_findings)
     total = weight.sum()
     posterior = np.array([weight[states[c] == 1].sum() / total for c in config.causes])
     return posterior, float(total)
@@ -66,21 +75,7 @@ def enumerate_cause_joint(
 ) -> tuple[np.ndarray, float]:
     """P(joint cause state | observed) by brute force, states ordered as the engine's
     (first cause the most significant bit), and P(observed)."""
-    findings = set(config.findings)
-    hidden = [
-        nid for nid in config.nodes
-        if nid not in observed and (nid not in findings or include_unobserved_findings)
-    ]
-    size = 2 ** len(hidden)
-    grid = (np.arange(size)[:, None] >> np.arange(len(hidden))[None, :]) & 1
-    states = {nid: grid[:, i] for i, nid in enumerate(hidden)}
-    for nid, value in observed.items():
-        states[nid] = np.full(size, value)
-    weight = np.ones(size)
-    for nid in config.nodes:
-        if nid in states:
-            present = _p_present(config, nid, states)
-            weight = weight * np.where(states[nid] == 1, present, 1.0 - present)
+    states, weight = _joint_weights(config, observed, include_unobserved_findings)
     n_c = len(config.causes)
     code = sum(states[c] << (n_c - 1 - i) for i, c in enumerate(config.causes))
     joint = np.bincount(code, weights=weight, minlength=2**n_c)
