@@ -19,13 +19,21 @@ from .model import DiagnosticModel
 if TYPE_CHECKING:
     import dask.dataframe as dd
 
-__all__ = ["read_chunks", "score_dask", "score_dask_file", "score_file"]
+__all__ = [
+    "atomic_path",
+    "file_format",
+    "read_chunks",
+    "score_dask",
+    "score_dask_file",
+    "score_file",
+    "write_frame",
+]
 
 CHUNK_ROWS = 25_000
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def _format(path: Path) -> str:
+def file_format(path: Path) -> str:
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise KneebayesError(
@@ -37,7 +45,7 @@ def _format(path: Path) -> str:
 def read_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
     """Yield the cases of a CSV or Parquet file in chunks of at most `chunk_rows` rows."""
     path = Path(path)
-    fmt = _format(path)
+    fmt = file_format(path)
     if not path.is_file():
         raise KneebayesError(f"{path}: file not found.")
     if fmt == "csv":
@@ -51,7 +59,7 @@ def read_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.D
 
 
 def _row_count(path: Path) -> int | None:
-    if _format(path) == "parquet":
+    if file_format(path) == "parquet":
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(path).metadata.num_rows
@@ -59,7 +67,7 @@ def _row_count(path: Path) -> int | None:
 
 
 @contextmanager
-def _atomic_path(target: Path) -> Iterator[Path]:
+def atomic_path(target: Path) -> Iterator[Path]:
     """A temporary file beside `target`, renamed onto it only if the block succeeds."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
@@ -70,6 +78,15 @@ def _atomic_path(target: Path) -> Iterator[Path]:
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """Write `frame` (index included) as CSV or Parquet by suffix, atomically."""
+    with atomic_path(path) as temporary:
+        if file_format(path) == "csv":
+            frame.to_csv(temporary)
+        else:
+            frame.to_parquet(temporary)
 
 
 def _score_chunk(model: DiagnosticModel, chunk: pd.DataFrame, id_column: str | None
@@ -117,9 +134,9 @@ def score_file(
     from tqdm.auto import tqdm
 
     source, target = Path(source), Path(target)
-    sink = _SINKS[_format(target)]
+    sink = _SINKS[file_format(target)]
     rows, levels = 0, pd.Series(0, index=pd.Index(TRIAGE_LEVELS, name="triage"))
-    with _atomic_path(target) as temporary, sink(temporary) as write, tqdm(
+    with atomic_path(target) as temporary, sink(temporary) as write, tqdm(
         total=_row_count(source), unit=" cases", desc=f"scoring {source.name}",
         disable=None if progress is None else not progress,
     ) as bar:
@@ -227,7 +244,7 @@ def score_dask_file(
     from distributed import Client, LocalCluster
 
     target = Path(target)
-    in_format, out_format = _format(Path(str(source))), _format(target)
+    in_format, out_format = file_format(Path(str(source))), file_format(target)
     reader = dd.read_csv if in_format == "csv" else dd.read_parquet
     ddf = reader(str(source))  # a string: Dask also takes globs and remote URLs
     if id_column is not None:

@@ -174,21 +174,12 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     model = load_model(args.priors)
     cohort = model.sample(args.n, seed=args.seed, missing=args.missing,
                           latent=not args.no_latent)
-    _write_frame(cohort, Path(args.output))
+    from .batch import write_frame
+
+    write_frame(cohort, Path(args.output))
     print(f"Wrote {len(cohort)} synthetic cases ({cohort.shape[1]} columns) to {args.output}.")
     print(NOTICE)
     return 0
-
-
-def _write_frame(frame: pd.DataFrame, path: Path) -> None:
-    from .batch import _atomic_path, _format
-
-    fmt = _format(path)
-    with _atomic_path(path) as temporary:
-        if fmt == "csv":
-            frame.to_csv(temporary)
-        else:
-            frame.to_parquet(temporary)
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:

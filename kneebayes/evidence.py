@@ -112,7 +112,7 @@ def evidence_arrays(
     return findings, factors
 
 
-def _column_states(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+def read_column(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """A column as 1/0/NaN floats, and the cells that could not be read."""
     if pd.api.types.is_bool_dtype(column.dtype):
         values = column.astype("float64").to_numpy()  # pandas nullable booleans keep NA
@@ -160,7 +160,7 @@ def frame_arrays(
         for j, nid in enumerate(ids):
             if nid not in frame.columns:
                 continue
-            values, bad = _column_states(frame[nid])
+            values, bad = read_column(frame[nid])
             for row, value in list(bad.items())[:5]:
                 problems.append(f"{where}: row {row!r}, column {nid!r}: expected "
                                 f"{ACCEPTED_VALUES}, got {value!r}.")

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .config import NoisyOr, Parameter, PriorsConfig, parse_config
 from .errors import EvidenceError, KneebayesError, suggest
-from .evidence import _column_states
+from .evidence import read_column
 from .tables import node_log_tables, parent_states
 from .uncertainty import DEFAULT_STRENGTH
 from .writer import config_to_data
@@ -66,7 +66,7 @@ def _data_arrays(config: PriorsConfig, cases: pd.DataFrame) -> dict[str, np.ndar
                 for c in cases.columns if c not in allowed]
     arrays = {}
     for nid in allowed & set(cases.columns):
-        values, bad = _column_states(cases[nid])
+        values, bad = read_column(cases[nid])
         problems += [f"cases: row {row!r}, column {nid!r}: expected yes/no, true/false, 1/0 "
                      f"or empty, got {value!r}." for row, value in list(bad.items())[:5]]
         arrays[nid] = values
