@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import kneebayes as kb
+from kneebayes.config import parse_config
 
 DATA = Path(__file__).parent / "data"
 
@@ -31,3 +32,18 @@ def default_model() -> kb.DiagnosticModel:
 @pytest.fixture(scope="session")
 def tiny_model() -> kb.DiagnosticModel:
     return kb.load_model(DATA / "tiny.toml")
+
+
+def small_model(causes: dict, findings: dict, factors: dict | None = None,
+                thresholds: tuple[float, float] = (0.2, 0.6)) -> kb.DiagnosticModel:
+    """A model from a few hand-written nodes; triage on the first cause."""
+    data = {
+        "schema_version": 1,
+        "title": "hand-written",
+        "triage": {"cause": next(iter(causes)), "see_clinician_above": thresholds[0],
+                   "urgent_above": thresholds[1], "source": "elicited: test"},
+        "factors": factors or {},
+        "causes": causes,
+        "findings": findings,
+    }
+    return kb.DiagnosticModel(parse_config(data))

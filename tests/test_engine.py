@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import record_disagreement
+from conftest import record_disagreement, small_model
 from enumeration import enumerate_posterior
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +17,7 @@ from strategies import configs, evidence_for
 import kneebayes as kb
 from kneebayes import engine as engine_module
 from kneebayes import model as model_module
-from kneebayes.config import NoisyOr, parse_config
+from kneebayes.config import NoisyOr
 from kneebayes.engine import CompiledEngine
 from kneebayes.model import EngineFallbackWarning
 
@@ -108,12 +108,8 @@ def test_forty_observed_findings_do_not_underflow():
                           "causes": {"c": weight}, "source": "elicited: t"} for i in range(n)}
     findings["y"] = {"label": "y", "kind": "history", "leak": 0.5, "causes": {"c": 0.6},
                      "source": "elicited: t"}
-    data = {"schema_version": 1, "title": "t",
-            "triage": {"cause": "c", "see_clinician_above": 0.2, "urgent_above": 0.6,
-                       "source": "elicited: t"},
-            "causes": {"c": {"label": "c", "base": 0.01, "source": "elicited: t"}},
-            "findings": findings}
-    model = kb.DiagnosticModel(parse_config(data))
+    model = small_model({"c": {"label": "c", "base": 0.01, "source": "elicited: t"}},
+                        findings)
     evidence = {f"x{i}": 1 for i in range(n)} | {"y": 0}
     log_odds = math.log(0.01 / 0.99) + n * math.log(weight / leak) + math.log(0.4 / 0.5)
     assert model.posterior(evidence)["c"] == pytest.approx(1 / (1 + math.exp(-log_odds)),

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import small_model
 
 import kneebayes as kb
-from kneebayes.config import parse_config
 from kneebayes.evidence import normalise_evidence
 
 
@@ -82,13 +82,9 @@ def test_zero_probability_evidence_names_the_conflicting_findings():
     """P(evidence) == 0.0 in floating point: pgmpy's product underflows."""
     # Two findings so unlikely that together they underflow float64: P(evidence) == 0.0.
     tiny = 1e-170
-    data = {
-        "schema_version": 1,
-        "title": "underflow",
-        "triage": {"cause": "c", "see_clinician_above": 0.2, "urgent_above": 0.6,
-                   "source": "elicited: t"},
-        "causes": {"c": {"label": "C", "base": 0.5, "source": "elicited: t"}},
-        "findings": {
+    model = small_model(
+        {"c": {"label": "C", "base": 0.5, "source": "elicited: t"}},
+        {
             "x": {"label": "X", "kind": "history", "leak": tiny, "causes": {"c": 2 * tiny},
                   "source": "elicited: t"},
             "y": {"label": "Y", "kind": "history", "leak": tiny, "causes": {"c": 2 * tiny},
@@ -96,8 +92,7 @@ def test_zero_probability_evidence_names_the_conflicting_findings():
             "z": {"label": "Z", "kind": "history", "leak": 0.3, "causes": {"c": 0.6},
                   "source": "elicited: t"},
         },
-    }
-    model = kb.DiagnosticModel(parse_config(data))
+    )
     # one of them alone is fine: P(c | x) by Bayes' rule = 0.5 * 2 / (0.5 * 2 + 0.5 * 1)
     assert model.posterior({"x": 1})["c"] == pytest.approx(2 / 3, abs=1e-9)
     # The compiled engine works in log space and does not underflow: by hand, posterior odds

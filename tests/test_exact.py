@@ -5,33 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import record_disagreement
+from conftest import record_disagreement, small_model
 from enumeration import enumerate_posterior
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import configs, evidence_for
 
 import kneebayes as kb
-from kneebayes.config import parse_config
 
 TOL = 1e-9
 
 
-def _minimal(causes: dict, findings: dict, factors: dict | None = None) -> kb.DiagnosticModel:
-    data = {
-        "schema_version": 1,
-        "title": "golden",
-        "triage": {"cause": next(iter(causes)), "see_clinician_above": 0.2,
-                   "urgent_above": 0.6, "source": "elicited: test"},
-        "factors": factors or {},
-        "causes": causes,
-        "findings": findings,
-    }
-    return kb.DiagnosticModel(parse_config(data))
-
-
 def test_one_cause_one_finding_is_bayes_rule():
-    model = _minimal(
+    model = small_model(
         {"c": {"label": "C", "base": 0.2, "source": "elicited: t"}},
         {"f": {"label": "F", "kind": "history", "leak": 0.1, "causes": {"c": 0.9},
                "source": "elicited: t"}},
@@ -44,7 +30,7 @@ def test_one_cause_one_finding_is_bayes_rule():
 
 
 def test_two_causes_into_one_leaky_noisy_or_finding():
-    model = _minimal(
+    model = small_model(
         {"a": {"label": "A", "base": 0.3, "source": "elicited: t"},
          "b": {"label": "B", "base": 0.1, "source": "elicited: t"}},
         {"f": {"label": "F", "kind": "history", "leak": 0.05,
@@ -72,7 +58,7 @@ def test_two_causes_into_one_leaky_noisy_or_finding():
 
 
 def test_factor_raises_cause_by_noisy_or():
-    model = _minimal(
+    model = small_model(
         {"c": {"label": "C", "base": 0.05, "factors": {"g": 0.4}, "source": "elicited: t"}},
         {"f": {"label": "F", "kind": "history", "leak": 0.1, "causes": {"c": 0.9},
                "source": "elicited: t"}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import small_model
 
 from kneebayes.triage import Triage
 
@@ -38,19 +39,12 @@ def test_urgent_rule_wins_whatever_the_posterior(tiny_model):
 
 
 def test_posterior_threshold_raises_level_without_rule():
-    import kneebayes as kb
-    from kneebayes.config import parse_config
-
-    data = {
-        "schema_version": 1,
-        "title": "t",
-        "triage": {"cause": "s", "see_clinician_above": 0.1, "urgent_above": 0.5,
-                   "source": "elicited: t"},
-        "causes": {"s": {"label": "Serious", "base": 0.05, "source": "elicited: t"}},
-        "findings": {"x": {"label": "X", "kind": "history", "leak": 0.05,
-                           "causes": {"s": 0.6}, "source": "elicited: t"}},
-    }
-    model = kb.DiagnosticModel(parse_config(data))
+    model = small_model(
+        {"s": {"label": "Serious", "base": 0.05, "source": "elicited: t"}},
+        {"x": {"label": "X", "kind": "history", "leak": 0.05, "causes": {"s": 0.6},
+               "source": "elicited: t"}},
+        thresholds=(0.1, 0.5),
+    )
     assert model.triage({}).level == "none"  # P = 0.05
     p = model.posterior({"x": 1})["s"]  # 0.03 / (0.03 + 0.0475) = 0.387
     assert p == pytest.approx(0.05 * 0.6 / (0.05 * 0.6 + 0.95 * 0.05))
