@@ -210,6 +210,15 @@ class PriorsConfig:
         for node in self.nodes.values():
             yield from node.parameters
 
+    @cached_property
+    def parameter_columns(self) -> dict[str, list[int]]:
+        """Per node, the positions of its parameters in :meth:`parameters`' order."""
+        columns, start = {}, 0
+        for node in self.nodes.values():
+            columns[node.id] = list(range(start, start + len(node.parameters)))
+            start += len(node.parameters)
+        return columns
+
 
 def default_priors_path() -> Path:
     """The shipped ``default.toml``, wherever the package is installed."""

@@ -26,7 +26,7 @@ from functools import cache
 import numpy as np
 
 from .config import PriorsConfig
-from .tables import node_log_tables
+from .tables import node_log_tables, parent_index
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -96,10 +96,8 @@ class _Leaf:
 
     def logs(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """log P(present | s), log P(absent | s) for each state row of `bits`."""
-        k = len(self.positions)
-        index = bits[:, self.positions] @ (1 << np.arange(k - 1, -1, -1)) if k else 0
-        return (np.broadcast_to(self.log_present[index], bits.shape[:1]),
-                np.broadcast_to(self.log_absent[index], bits.shape[:1]))
+        index = parent_index(bits, list(self.positions))
+        return self.log_present[index], self.log_absent[index]
 
 
 class CompiledEngine:

@@ -22,7 +22,7 @@ import pandas as pd
 from .config import NoisyOr, Parameter, PriorsConfig, parse_config
 from .errors import EvidenceError, KneebayesError, suggest
 from .evidence import read_column
-from .tables import node_log_tables, parent_states
+from .tables import node_log_tables, parent_index, parent_states
 from .uncertainty import DEFAULT_STRENGTH
 from .writer import config_to_data
 
@@ -55,10 +55,6 @@ class FitResult:
     converged: bool
 
 
-def _bits(width: int) -> np.ndarray:
-    return parent_states(width)
-
-
 def _data_arrays(config: PriorsConfig, cases: pd.DataFrame) -> dict[str, np.ndarray]:
     """Columns as 1/0/NaN arrays, for any node (causes and mechanisms are usually missing)."""
     allowed = set(config.nodes)
@@ -81,14 +77,11 @@ class _Model:
     def __init__(self, config: PriorsConfig, values: np.ndarray):
         self.config = config
         self.values = values
-        self.columns, start = {}, 0
-        for node in config.nodes.values():
-            self.columns[node.id] = list(range(start, start + len(node.parameters)))
-            start += len(node.parameters)
+        self.columns = config.parameter_columns
         self.n_c, self.n_m = len(config.causes), len(config.mechanisms)
         self.latent = config.causes + config.mechanisms
-        self.latent_bits = _bits(self.n_c + self.n_m)
-        self.factor_bits = _bits(len(config.factors))
+        self.latent_bits = parent_states(self.n_c + self.n_m)
+        self.factor_bits = parent_states(len(config.factors))
         pos = {nid: i for i, nid in enumerate(self.latent)}
         fpos = {nid: i for i, nid in enumerate(config.factors)}
         self.index = {}  # node -> its parent configuration for every enumerated state
@@ -97,9 +90,7 @@ class _Model:
                 bits, where = self.factor_bits, [fpos[p] for p in node.parents]
             else:
                 bits, where = self.latent_bits, [pos[p] for p in node.parents]
-            weights = 1 << np.arange(len(where) - 1, -1, -1)
-            self.index[node.id] = (bits[:, where] @ weights if where
-                                   else np.zeros(len(bits), dtype=int))
+            self.index[node.id] = parent_index(bits, where)
 
     def logs(self, nid: str) -> tuple[np.ndarray, np.ndarray]:
         present, absent = node_log_tables(self.config.nodes[nid],

@@ -12,13 +12,27 @@ import numpy as np
 
 from .config import Node, NoisyOr
 
-__all__ = ["node_log_tables", "noisy_or_log_tables", "parent_states", "present_table"]
+__all__ = [
+    "node_log_tables",
+    "noisy_or_log_tables",
+    "parent_index",
+    "parent_states",
+    "present_table",
+]
 
 
 def parent_states(k: int) -> np.ndarray:
     """The ``2**k`` joint states of `k` binary parents as rows of bits, first parent most
     significant."""
     return (np.arange(2**k)[:, None] >> np.arange(k - 1, -1, -1)) & 1
+
+
+def parent_index(bits: np.ndarray, positions: list[int]) -> np.ndarray:
+    """For each row of `bits` (enumerated states), the row of a node's table that applies:
+    its parents sit at `positions`, the first the most significant bit."""
+    if not positions:
+        return np.zeros(len(bits), dtype=int)
+    return bits[:, positions] @ (1 << np.arange(len(positions) - 1, -1, -1))
 
 
 def noisy_or_log_tables(leak: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .config import PriorsConfig
 from .errors import KneebayesError, suggest
-from .tables import node_log_tables
+from .tables import node_log_tables, parent_index, parent_states
 
 __all__ = [
     "DEFAULT_STRENGTH",
@@ -47,16 +47,6 @@ def beta_parameters(config: PriorsConfig, default_strength: float = DEFAULT_STRE
     return pd.DataFrame(rows).set_index("path")
 
 
-def _state_index(bits: np.ndarray, positions: list[int]) -> np.ndarray:
-    """Row of each parent configuration (first parent most significant) for each state."""
-    weights = 1 << np.arange(len(positions) - 1, -1, -1)
-    return bits[:, positions] @ weights if positions else np.zeros(len(bits), dtype=int)
-
-
-def _bits(width: int) -> np.ndarray:
-    return (np.arange(2**width)[:, None] >> np.arange(width - 1, -1, -1)) & 1
-
-
 def _log_sum_exp(values: np.ndarray, axis: int) -> np.ndarray:
     top = np.max(values, axis=axis, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
@@ -77,11 +67,7 @@ class ParameterSweep:
         self.config = config
         self.paths = [p.path for p in config.parameters()]
         self.means = np.array([p.value.mean for p in config.parameters()])
-        column, start = {}, 0
-        for node in config.nodes.values():  # parameters() walks the nodes in this order
-            column[node.id] = list(range(start, start + len(node.parameters)))
-            start += len(node.parameters)
-        self._columns = column
+        self._columns = config.parameter_columns
         causes, mechs, factors = config.causes, config.mechanisms, config.factors
         n_c, n_m = len(causes), len(mechs)
         if n_c + n_m > 16 or len(factors) > 12:
@@ -89,9 +75,9 @@ class ParameterSweep:
                 f"{n_c} causes, {n_m} mechanisms and {len(factors)} factors are too many for "
                 "the vectorised uncertainty analysis (at most 16 latent nodes, 12 factors)."
             )
-        self.cause_bits = _bits(n_c).astype(float)
-        self.factor_bits = _bits(len(factors))
-        latent_bits = _bits(n_c + n_m)  # cause bits first, mechanism bits fastest
+        self.cause_bits = parent_states(n_c).astype(float)
+        self.factor_bits = parent_states(len(factors))
+        latent_bits = parent_states(n_c + n_m)  # cause bits first, mechanism bits fastest
         position = {nid: i for i, nid in enumerate(causes + mechs)}
         fposition = {nid: i for i, nid in enumerate(factors)}
         # Factor states that contradict observed factors get probability zero.
@@ -99,8 +85,9 @@ class ParameterSweep:
         for j, f in enumerate(factors):
             if f in observed:
                 self._factor_mask[self.factor_bits[:, j] != observed[f]] = -np.inf
-        self._factors = [(column[f], self.factor_bits[:, j]) for j, f in enumerate(factors)]
-        self._causes = [(config.nodes[c], _state_index(
+        self._factors = [(self._columns[f], self.factor_bits[:, j])
+                         for j, f in enumerate(factors)]
+        self._causes = [(config.nodes[c], parent_index(
             self.factor_bits, [fposition[p] for p in config.nodes[c].parents]))
             for c in causes]
         # Observed findings on causes only: their tables over cause states.
@@ -110,13 +97,13 @@ class ParameterSweep:
                 continue
             node = config.nodes[x]
             if any(p in mechs for p in node.parents):
-                self._latent.append((node, _state_index(
+                self._latent.append((node, parent_index(
                     latent_bits, [position[p] for p in node.parents]), observed[x]))
             else:
-                self._direct.append((node, _state_index(
+                self._direct.append((node, parent_index(
                     self.cause_bits.astype(int), [position[p] for p in node.parents]),
                     observed[x]))
-        self._mechanisms = [(config.nodes[m], _state_index(
+        self._mechanisms = [(config.nodes[m], parent_index(
             latent_bits, [position[p] for p in config.nodes[m].parents]),
             latent_bits[:, n_c + k]) for k, m in enumerate(mechs)]
         self._n_mech = n_m
