@@ -84,7 +84,7 @@ class TeachingWidget:
         self.toggles: dict[str, w.ToggleButtons] = {}
         for nid in (*config.findings, *config.factors):
             toggle = w.ToggleButtons(options=[_UNKNOWN, _YES, _NO], value=_UNKNOWN,
-                                     style={"button_width": "42px"},
+                                     style={"button_width": "52px"},
                                      tooltips=["not asked", "present", "absent"])
             toggle.observe(self._changed, names="value")
             self.toggles[nid] = toggle
@@ -102,13 +102,15 @@ class TeachingWidget:
         self.vignette_picker.observe(self._vignette_chosen, names="value")
         self.story = w.HTML()
         self.cause_to_explain = w.Dropdown(
-            options=[(config.nodes[c].label, c) for c in config.causes],
+            options=[("the leading cause", "")]
+            + [(config.nodes[c].label, c) for c in config.causes],
             description="Explain")
         self.cause_to_explain.observe(self._changed, names="value")
         self.commit_first = w.Checkbox(value=commit_first, description="Commit first")
         self.commit_first.observe(self._mode_changed, names="value")
         choices = [("-", "")] + [(config.nodes[c].label, c) for c in config.causes]
-        self.guesses = [w.Dropdown(options=choices, description=f"Your #{i + 1}")
+        self.guesses = [w.Dropdown(options=choices, description=f"Your #{i + 1}",
+                                   layout=w.Layout(width="95%"))
                         for i in range(3)]
         self.reveal_button = w.Button(description="Reveal", button_style="primary")
         self.reveal_button.on_click(lambda _: self.reveal())
@@ -123,8 +125,8 @@ class TeachingWidget:
         self._quiet = False
         left = w.VBox([self.vignette_picker, self.story, self.reset_button, accordion],
                       layout=w.Layout(width="45%"))
-        right = w.VBox([self.banner, self.commit_first, w.HBox(self.guesses[:2]),
-                        w.HBox([self.guesses[2], self.reveal_button]), self.score,
+        right = w.VBox([self.banner, self.commit_first, *self.guesses, self.reveal_button,
+                        self.score,
                         self.differential, self.cause_to_explain, self.explanation,
                         self.next_table], layout=w.Layout(width="55%"))
         self.widget = w.VBox([w.HTML(f"<b>kneebayes</b>: {html.escape(NOTICE)}"),
@@ -194,7 +196,7 @@ class TeachingWidget:
         post = self.posterior
         self.differential.value = plot.png(lambda ax: plot.posterior(post, model=self.model,
                                                                  ax=ax), (6, 3.2))
-        cause = self.cause_to_explain.value
+        cause = self.cause_to_explain.value or post.index[0]
         if evidence:
             table = self.model.explain(evidence, cause)
             self.explanation.value = plot.png(lambda ax: plot.explanation(table, ax=ax),
@@ -220,7 +222,7 @@ class TeachingWidget:
         self.last_score = ranking_score(guess, self.posterior)
         rows = "".join(
             f"<tr><td>{html.escape(self.model.config.nodes[c].label)}</td>"
-            f"<td>{r['your_rank']}</td><td>{r['model_rank']}</td>"
+            f"<td>{int(r['your_rank'])}</td><td>{int(r['model_rank'])}</td>"
             f"<td>{r['probability']:.0%}</td></tr>" for c, r in self.last_score.iterrows())
         self.score.value = (f"<b>Your ranking is off by {self.last_score.attrs['footrule']} "
                             "place(s) in all.</b><table><tr><th>cause</th><th>you</th>"

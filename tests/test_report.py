@@ -88,3 +88,14 @@ def test_case_report_renders_in_headless_chromium(page, tmp_path):
     assert reddish.mean() > 0.05
     if os.environ.get("KNEEBAYES_SCREENSHOT_DIR"):
         shutil.copy(shot, Path(os.environ["KNEEBAYES_SCREENSHOT_DIR"]) / "case_report.png")
+
+
+def test_a_notebook_runs_outside_the_repository(tmp_path):
+    """Copied elsewhere (as a user would after pip install), a notebook still runs and
+    writes beside itself."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.read(ROOT / "notebooks" / "01_quickstart.ipynb", as_version=4)
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert (tmp_path / "reports" / "quickstart_differential.png").exists()
