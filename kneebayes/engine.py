@@ -26,7 +26,7 @@ from functools import cache
 import numpy as np
 
 from .config import PriorsConfig
-from .tables import node_log_tables, parent_index
+from .tables import consistent_states, node_log_tables, parent_index
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -234,10 +234,8 @@ class CompiledEngine:
 
     def _factor_weights(self, factor_obs: np.ndarray) -> np.ndarray:
         """P(f), zeroed where it contradicts the factor evidence: patterns x factor states."""
-        seen = ~np.isnan(factor_obs)
-        clash = (seen & (factor_obs == 1)).astype(float) @ (1 - self._factor_bits.T) + (
-            seen & (factor_obs == 0)).astype(float) @ self._factor_bits.T
-        return np.where(clash > 0, 0.0, np.exp(self._log_factor_prior))
+        return np.where(consistent_states(factor_obs, self._factor_bits),
+                        np.exp(self._log_factor_prior), 0.0)
 
     def posterior(self, findings_obs: np.ndarray, factor_obs: np.ndarray) -> np.ndarray:
         """P(cause present | evidence) for each case: ``run(...).marginals``."""

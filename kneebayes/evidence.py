@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,12 +11,15 @@ import pandas as pd
 
 from .config import PriorsConfig
 from .errors import EvidenceError, suggest
+from .tables import as_columns
 
 __all__ = [
     "ACCEPTED_VALUES",
     "evidence_arrays",
     "frame_arrays",
     "normalise_evidence",
+    "read_column",
+    "read_columns",
     "read_state",
 ]
 
@@ -104,12 +107,15 @@ def normalise_evidence(
 
 
 def evidence_arrays(
-    observed: Mapping[str, int], config: PriorsConfig
+    cases: Sequence[Mapping[str, int]], config: PriorsConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised evidence of one case as rows (findings, factors): 1, 0 or NaN."""
-    findings = np.array([[observed.get(x, np.nan) for x in config.findings]], dtype=float)
-    factors = np.array([[observed.get(f, np.nan) for f in config.factors]], dtype=float)
-    return findings, factors
+    """Normalised evidence of several cases as arrays (findings, factors): a row per case,
+    1, 0 or NaN."""
+    def rows(ids: tuple[str, ...]) -> np.ndarray:
+        return np.array([[case.get(i, np.nan) for i in ids] for case in cases],
+                        dtype=float).reshape(len(cases), len(ids))
+
+    return rows(config.findings), rows(config.factors)
 
 
 def read_column(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
@@ -128,6 +134,22 @@ def read_column(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 
 _WORD_STATE = {**dict.fromkeys(_PRESENT, 1.0), **dict.fromkeys(_ABSENT, 0.0)}
+
+
+def read_columns(frame: pd.DataFrame, ids: list[str], where: str, problems: list[str]
+                 ) -> dict[str, np.ndarray]:
+    """The columns `ids` of `frame` as 1/0/NaN arrays; each unreadable cell (the first five
+    per column, then a count) is added to `problems`, naming its row and column."""
+    out = {}
+    for nid in ids:
+        values, bad = read_column(frame[nid])
+        for row, value in list(bad.items())[:5]:
+            problems.append(f"{where}: row {row!r}, column {nid!r}: expected "
+                            f"{ACCEPTED_VALUES}, got {value!r}.")
+        if len(bad) > 5:
+            problems.append(f"{where}: column {nid!r}: {len(bad) - 5} more unreadable cells.")
+        out[nid] = values
+    return out
 
 
 def frame_arrays(
@@ -155,19 +177,12 @@ def frame_arrays(
     if problems:
         raise EvidenceError("\n".join(problems))
 
+    columns = read_columns(frame, [c for c in frame.columns if c in observable], where,
+                           problems)
+
     def block(ids: tuple[str, ...]) -> np.ndarray:
-        out = np.full((len(frame), len(ids)), np.nan)
-        for j, nid in enumerate(ids):
-            if nid not in frame.columns:
-                continue
-            values, bad = read_column(frame[nid])
-            for row, value in list(bad.items())[:5]:
-                problems.append(f"{where}: row {row!r}, column {nid!r}: expected "
-                                f"{ACCEPTED_VALUES}, got {value!r}.")
-            if len(bad) > 5:
-                problems.append(f"{where}: column {nid!r}: {len(bad) - 5} more unreadable cells.")
-            out[:, j] = values
-        return out
+        return as_columns([columns.get(i, np.full(len(frame), np.nan)) for i in ids],
+                          len(frame))
 
     arrays = block(config.findings), block(config.factors)
     if problems:

@@ -21,8 +21,14 @@ import pandas as pd
 
 from .config import NoisyOr, Parameter, PriorsConfig, parse_config
 from .errors import EvidenceError, KneebayesError, suggest
-from .evidence import read_column
-from .tables import node_log_tables, parent_index, parent_states
+from .evidence import read_columns
+from .tables import (
+    as_columns,
+    consistent_states,
+    node_log_tables,
+    parent_index,
+    parent_states,
+)
 from .uncertainty import DEFAULT_STRENGTH
 from .writer import config_to_data
 
@@ -60,12 +66,8 @@ def _data_arrays(config: PriorsConfig, cases: pd.DataFrame) -> dict[str, np.ndar
     allowed = set(config.nodes)
     problems = [f"cases: column {c!r} is not a node of this model.{suggest(str(c), allowed)}"
                 for c in cases.columns if c not in allowed]
-    arrays = {}
-    for nid in allowed & set(cases.columns):
-        values, bad = read_column(cases[nid])
-        problems += [f"cases: row {row!r}, column {nid!r}: expected yes/no, true/false, 1/0 "
-                     f"or empty, got {value!r}." for row, value in list(bad.items())[:5]]
-        arrays[nid] = values
+    arrays = read_columns(cases, [c for c in cases.columns if c in allowed], "cases",
+                          problems)
     if problems:
         raise EvidenceError("\n".join(problems))
     return arrays
@@ -125,7 +127,7 @@ def _e_step(m: _Model, data: dict[str, np.ndarray], n: int) -> tuple[dict, float
     for k, x in enumerate(config.findings):
         present, absent = m.logs(x)
         like[2 * k], like[2 * k + 1] = present[m.index[x]], absent[m.index[x]]
-    observed = np.column_stack([data.get(x, np.full(n, np.nan)) for x in config.findings])
+    observed = as_columns([data.get(x, np.full(n, np.nan)) for x in config.findings], n)
 
     stats = {"G": np.zeros((len(m.factor_bits), n_s)), "H": np.zeros(n_l),
              "K1": np.zeros((len(config.findings), n_l)),
@@ -137,21 +139,15 @@ def _e_step(m: _Model, data: dict[str, np.ndarray], n: int) -> tuple[dict, float
         rows = part.stop - part.start
         # factor evidence -> P(f | e_F) (unnormalised: includes P(e_F))
         log_pf = np.tile(factor_prior, (rows, 1))
-        for j, f in enumerate(config.factors):
-            if f in data:
-                obs = data[f][part]
-                seen = ~np.isnan(obs)
-                clash = seen[:, None] & (m.factor_bits[None, :, j] != np.nan_to_num(obs)[:, None])
-                log_pf[clash] = -np.inf
+        factor_obs = as_columns([data.get(f, np.full(n, np.nan))[part]
+                                 for f in config.factors], rows)
+        log_pf[~consistent_states(factor_obs, m.factor_bits)] = -np.inf
         pf = np.exp(log_pf)  # rows x factor states
         prior_c = pf @ w  # rows x cause states: P(c, e_F)
         log_joint = np.repeat(np.log(prior_c), 2**m.n_m, axis=1) + log_mech
-        for i, c in enumerate(m.latent):  # observed causes or mechanisms restrict the states
-            if c in data:
-                obs = data[c][part]
-                seen = ~np.isnan(obs)
-                clash = seen[:, None] & (m.latent_bits[None, :, i] != np.nan_to_num(obs)[:, None])
-                log_joint[clash] = -np.inf
+        latent_obs = as_columns([data.get(c, np.full(n, np.nan))[part] for c in m.latent],
+                                rows)
+        log_joint[~consistent_states(latent_obs, m.latent_bits)] = -np.inf  # observed latents
         obs = observed[part]
         evidence = np.zeros((rows, 2 * obs.shape[1]))
         evidence[:, 0::2], evidence[:, 1::2] = obs == 1, obs == 0

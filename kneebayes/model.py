@@ -166,7 +166,7 @@ class DiagnosticModel:
 
     def _cause_probabilities(self, observed: dict[str, int], method: Method) -> np.ndarray:
         if method == "compiled" and self.engine is not None:
-            return self.engine.posterior(*evidence_arrays(observed, self.config))[0]
+            return self.engine.posterior(*evidence_arrays([observed], self.config))[0]
         if method not in ("compiled", "pgmpy"):
             raise ValueError(f"method: expected 'compiled' or 'pgmpy', got {method!r}")
         return _network.variable_elimination(

@@ -14,6 +14,7 @@ import pandas as pd
 from .config import STATES
 from .engine import EngineResult
 from .errors import KneebayesError, suggest
+from .evidence import evidence_arrays
 
 if TYPE_CHECKING:
     from .model import DiagnosticModel
@@ -32,11 +33,7 @@ def _run(model: DiagnosticModel, cases: list[dict[str, int]], joint: bool = Fals
             "this reasoning needs the compiled engine, and the network is too large for its "
             "memory budget: load the model with a larger memory_budget."
         )
-    config = model.config
-    findings = np.array([[case.get(x, np.nan) for x in config.findings] for case in cases],
-                        dtype=float).reshape(len(cases), len(config.findings))
-    factors = np.array([[case.get(f, np.nan) for f in config.factors] for case in cases],
-                       dtype=float).reshape(len(cases), len(config.factors))
+    findings, factors = evidence_arrays(cases, model.config)
     return engine.run(findings, factors, joint=joint)
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from . import plot
 from .config import STATES
 from .evidence import normalise_evidence
-from .triage import NOTICE
+from .triage import LEVEL_COLOURS, NOTICE
 from .validation import likelihood_ratios
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["case_report", "model_card"]
 
-_BANNER = {"none": "#e8f5e9", "see_clinician": "#fff3cd", "urgent": "#f8d7da"}
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}
 .banner{padding:1em;border-radius:6px;font-size:1.1em}
 .notice{color:#555;font-size:.9em;border-top:1px solid #ccc;margin-top:2em;padding-top:.5em}
@@ -65,7 +64,7 @@ def case_report(model: DiagnosticModel, evidence: dict, draws: int = 500, seed: 
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>kneebayes case report"
         f"</title><style>{_STYLE}</style></head><body>",
-        f"<div class='banner' style='background:{_BANNER[triage.level]}'><b>"
+        f"<div class='banner' style='background:{LEVEL_COLOURS[triage.level]}'><b>"
         f"{html.escape(triage.headline)}</b><ul>"
         + "".join(f"<li>{html.escape(m)}</li>" for m in triage.messages)
         + f"</ul><small>{html.escape(NOTICE)}</small></div>",

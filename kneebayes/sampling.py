@@ -10,19 +10,11 @@ import pandas as pd
 
 from .config import PriorsConfig
 from .errors import KneebayesError, suggest
-from .tables import node_log_tables
+from .tables import as_columns, node_log_tables, parent_index
 
 __all__ = ["sample"]
 
 Missing = float | Mapping[str, Any] | None
-
-
-def _parent_index(states: dict[str, np.ndarray], parents: tuple[str, ...], n: int
-                  ) -> np.ndarray:
-    index = np.zeros(n, dtype=np.int64)
-    for parent in parents:  # first parent most significant, as in kneebayes.tables
-        index = index * 2 + states[parent]
-    return index
 
 
 def _missing_rates(config: PriorsConfig, missing: Missing, states: dict[str, np.ndarray],
@@ -68,7 +60,8 @@ def sample(config: PriorsConfig, n: int, seed: int | None = 0, missing: Missing 
     states: dict[str, np.ndarray] = {}
     for node in config.nodes.values():  # parents first
         present = np.exp(node_log_tables(node)[0][0])
-        p = present[_parent_index(states, node.parents, n)]
+        parents = as_columns([states[p] for p in node.parents], n)
+        p = present[parent_index(parents, list(range(len(node.parents))))]
         states[node.id] = (rng.random(n) < p).astype(np.int8)
     keep = [nid for nid in config.nodes
             if latent or config.nodes[nid].role in ("factor", "finding")]

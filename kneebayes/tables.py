@@ -13,6 +13,8 @@ import numpy as np
 from .config import Node, NoisyOr
 
 __all__ = [
+    "as_columns",
+    "consistent_states",
     "node_log_tables",
     "noisy_or_log_tables",
     "parent_index",
@@ -25,6 +27,31 @@ def parent_states(k: int) -> np.ndarray:
     """The ``2**k`` joint states of `k` binary parents as rows of bits, first parent most
     significant."""
     return (np.arange(2**k)[:, None] >> np.arange(k - 1, -1, -1)) & 1
+
+
+def as_columns(arrays: list[np.ndarray], n: int) -> np.ndarray:
+    """Stack per-node arrays of length `n` as the columns of an (n, k) array (k may be 0)."""
+    return np.stack(arrays, axis=1) if arrays else np.empty((n, 0))
+
+
+def consistent_states(observed: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """Which enumerated states agree with each row of observations.
+
+    Parameters
+    ----------
+    observed : ndarray, shape (n, k)
+        1, 0 or NaN (unobserved) per node.
+    bits : ndarray, shape (states, k)
+        The enumerated states of the same k nodes.
+
+    Returns
+    -------
+    ndarray of bool, shape (n, states)
+    """
+    seen = ~np.isnan(observed)
+    clash = ((seen & (observed == 1)).astype(float) @ (1 - bits.T)
+             + (seen & (observed == 0)).astype(float) @ bits.T)
+    return clash == 0
 
 
 def parent_index(bits: np.ndarray, positions: list[int]) -> np.ndarray:

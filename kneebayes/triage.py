@@ -13,12 +13,15 @@ import numpy as np
 
 from .config import TRIAGE_LEVELS, PriorsConfig
 
-__all__ = ["NOTICE", "Triage", "assess", "assess_batch"]
+__all__ = ["LEVEL_COLOURS", "NOTICE", "Triage", "assess", "assess_batch"]
 
 NOTICE = (
     "kneebayes is an educational and research tool, not a medical device: "
     "it does not diagnose; see a clinician about symptoms."
 )
+
+LEVEL_COLOURS = {"none": "#e8f5e9", "see_clinician": "#fff3cd", "urgent": "#f8d7da"}
+"""Background colour of each triage level in HTML (widget banner, case report)."""
 
 _HEADLINE = {
     "none": "No red flag found.",

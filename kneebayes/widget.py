@@ -16,12 +16,11 @@ import pandas as pd
 from . import plot
 from . import vignettes as vignette_library
 from .model import DiagnosticModel, load_model
-from .triage import NOTICE, Triage
+from .triage import LEVEL_COLOURS, NOTICE, Triage
 
 __all__ = ["TeachingWidget", "ranking_score"]
 
 _UNKNOWN, _YES, _NO = "?", "yes", "no"
-_BANNER = {"none": "#e8f5e9", "see_clinician": "#fff3cd", "urgent": "#f8d7da"}
 _GROUPS = (("History", "history"), ("Examination", "examination"), ("Red flags", "red_flag"))
 
 
@@ -207,7 +206,7 @@ class TeachingWidget:
     @staticmethod
     def _banner(triage: Triage) -> str:
         messages = "".join(f"<li>{html.escape(m)}</li>" for m in triage.messages)
-        return (f"<div style='background:{_BANNER[triage.level]};padding:6px;"
+        return (f"<div style='background:{LEVEL_COLOURS[triage.level]};padding:6px;"
                 f"border-radius:4px'><b>{html.escape(triage.headline)}</b>"
                 f"<ul>{messages}</ul><small>{html.escape(NOTICE)}</small></div>")
 
