@@ -1,27 +1,39 @@
 """Scoring files of cases: CSV or Parquet in, CSV or Parquet out, streamed in chunks, written
-atomically; and Dask DataFrames for data larger than one machine's memory."""
+safely (:mod:`kneebayes.outputs`); and Dask DataFrames for data larger than one machine.
+
+Case ids go out exactly as they came in: CSV cells are read as text (``00123`` stays
+``00123``, ``NA`` stays ``NA``), and a Parquet id column keeps its Arrow type, whether it is
+an ordinary column or the file's stored pandas index.
+"""
 
 from __future__ import annotations
 
+import csv
+import glob
+import itertools
 import os
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from .config import TRIAGE_LEVELS
-from .errors import EvidenceError, KneebayesError
+from .errors import EvidenceError, KneebayesError, suggest
 from .model import DiagnosticModel
+from .outputs import atomic_output
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
+    import pyarrow as pa
 
 __all__ = [
-    "atomic_path",
+    "Chunk",
     "file_format",
+    "read_cases",
     "read_chunks",
     "score_dask",
     "score_dask_file",
@@ -31,31 +43,174 @@ __all__ = [
 
 CHUNK_ROWS = 25_000
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+ROW_COLUMN = "row"
+"""Name of the id column written when the input names none: the 0-based data row."""
 
 
 def file_format(path: Path) -> str:
-    fmt = _FORMATS.get(path.suffix.lower())
+    """``'csv'`` or ``'parquet'`` from the file's suffix."""
+    fmt = _FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise KneebayesError(
-            f"{path}: expected a .csv or .parquet file, got {path.suffix or 'no suffix'!r}."
+            f"{path}: expected a .csv or .parquet file, got {Path(path).suffix or 'no suffix'!r}."
         )
     return fmt
 
 
-def read_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """Yield the cases of a CSV or Parquet file in chunks of at most `chunk_rows` rows."""
+@dataclass
+class Chunk:
+    """Consecutive cases of a file.
+
+    Attributes
+    ----------
+    cases : pandas.DataFrame
+        The evidence columns, indexed by the case ids (or the 0-based row numbers), so that
+        an error names the case as the user knows it.
+    ids : pyarrow.Array
+        The ids exactly as read (CSV: text; Parquet: the column's own Arrow type).
+    id_name : str
+        The id column's name in the output.
+    """
+
+    cases: pd.DataFrame
+    ids: pa.Array
+    id_name: str
+
+
+def _csv_header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _read_error(path: Path, exc: Exception) -> KneebayesError:
+    if isinstance(exc, UnicodeDecodeError):
+        return KneebayesError(f"{path}: expected UTF-8 text, got byte {exc.object[exc.start]:#04x} "
+                              f"at byte {exc.start:,}, which is not UTF-8; re-save the file "
+                              "as UTF-8.")
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return KneebayesError(f"{path}: expected a header row naming the columns, got an empty "
+                              "file.")
+    text = " ".join(str(exc).split())
+    return KneebayesError(f"{path}: expected a CSV file of cases, got a file pandas cannot "
+                          f"parse: {text[:200]}")
+
+
+def _check_columns(path: Path, names: list[str], id_column: str | None) -> None:
+    seen, duplicated = set(), []
+    for name in names:
+        if name in seen and name not in duplicated:
+            duplicated.append(name)
+        seen.add(name)
+    if duplicated:
+        raise EvidenceError(f"{path}: expected each column once, got {duplicated} more than "
+                            "once in the header.")
+    if id_column is not None and id_column not in names:
+        raise EvidenceError(f"{path}: expected an id column {id_column!r}, got columns "
+                            f"{names[:8]}{'...' if len(names) > 8 else ''}."
+                            f"{suggest(id_column, names)}")
+
+
+def _check_input(path: Path) -> None:
+    if not path.exists():
+        raise KneebayesError(f"{path}: file not found.")
+    if not path.is_file():
+        raise KneebayesError(f"{path}: expected a file of cases, got a directory.")
+
+
+def _csv_chunks(path: Path, chunk_rows: int, id_column: str | None) -> Iterator[Chunk]:
+    import pyarrow as pa
+
+    try:
+        names = _csv_header(path)
+    except UnicodeDecodeError as exc:
+        raise _read_error(path, exc) from None
+    _check_columns(path, names, id_column)
+    try:
+        # Every cell as text ('' for empty): ids and evidence words come back as written, and
+        # a column that is 0/1 in one chunk and yes/no in the next reads the same way.
+        with pd.read_csv(path, chunksize=chunk_rows, dtype=str, keep_default_na=False,
+                         skipinitialspace=True, encoding="utf-8") as reader:
+            rows = 0
+            for frame in reader:
+                if id_column is None:
+                    ids = pa.array(np.arange(rows, rows + len(frame)))
+                    frame.index = pd.RangeIndex(rows, rows + len(frame), name=ROW_COLUMN)
+                else:
+                    ids = pa.array(frame[id_column].to_numpy(dtype=object), type=pa.string())
+                    frame = frame.set_index(id_column)
+                rows += len(frame)
+                yield Chunk(frame, ids, id_column or ROW_COLUMN)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise _read_error(path, exc) from None
+
+
+def _stored_index(schema: pa.Schema) -> str | None:
+    """The column holding a Parquet file's stored pandas index, if it is a real column."""
+    meta = schema.pandas_metadata or {}
+    for column in meta.get("index_columns", []):
+        if isinstance(column, str):  # a RangeIndex is stored as a dict, not a column
+            return column
+    return None
+
+
+def _parquet_chunks(path: Path, chunk_rows: int, id_column: str | None) -> Iterator[Chunk]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise KneebayesError(f"{path}: expected a Parquet file of cases, got a file pyarrow "
+                             f"cannot read: {exc}") from None
+    schema = parquet.schema_arrow
+    _check_columns(path, schema.names, id_column)
+    index_column = _stored_index(schema)
+    id_source = id_column or index_column
+    id_name = id_column or (index_column if index_column and not index_column.startswith("__")
+                            else "index" if index_column else ROW_COLUMN)
+    rows = 0
+    for batch in parquet.iter_batches(batch_size=chunk_rows):
+        table = pa.Table.from_batches([batch])
+        if id_source is None:
+            ids = pa.array(np.arange(rows, rows + len(table)))
+        else:
+            ids = table.column(id_source).combine_chunks()
+            table = table.drop_columns([id_source])
+        frame = table.to_pandas()
+        frame.index = (pd.RangeIndex(rows, rows + len(frame), name=ROW_COLUMN)
+                       if id_source is None else pd.Index(ids.to_pandas(), name=id_name))
+        rows += len(frame)
+        yield Chunk(frame, ids, id_name)
+
+
+def read_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS, id_column: str | None = None
+                ) -> Iterator[Chunk]:
+    """Yield the cases of a CSV or Parquet file in chunks of at most `chunk_rows` rows.
+
+    Parameters
+    ----------
+    path : str or Path
+    chunk_rows : int
+    id_column : str, optional
+        The column of case ids. Without it a Parquet file's stored pandas index serves, or
+        else the 0-based data row.
+
+    Raises
+    ------
+    KneebayesError
+        For a missing or unreadable file, bytes that are not UTF-8, an empty CSV, a
+        duplicated column or a missing id column, naming the file.
+    """
     path = Path(path)
     fmt = file_format(path)
-    if not path.is_file():
-        raise KneebayesError(f"{path}: file not found.")
-    if fmt == "csv":
-        # Evidence words stay strings; numbers and booleans are read as such.
-        yield from pd.read_csv(path, chunksize=chunk_rows, skipinitialspace=True)
-    else:
-        import pyarrow.parquet as pq
+    _check_input(path)
+    chunks = _csv_chunks if fmt == "csv" else _parquet_chunks
+    yield from chunks(path, chunk_rows, id_column)
 
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-            yield batch.to_pandas()
+
+def read_cases(path: str | Path, id_column: str | None = None) -> pd.DataFrame:
+    """A whole file of cases as one DataFrame indexed by its ids (for ``fit``)."""
+    return pd.concat([chunk.cases for chunk in read_chunks(path, id_column=id_column)])
 
 
 def _row_count(path: Path) -> int | None:
@@ -66,37 +221,43 @@ def _row_count(path: Path) -> int | None:
     return None
 
 
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary file beside `target`, renamed onto it only if the block succeeds."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def write_frame(frame: pd.DataFrame, path: Path) -> None:
-    """Write `frame` (index included) as CSV or Parquet by suffix, atomically."""
-    with atomic_path(path) as temporary:
-        if file_format(path) == "csv":
+def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write `frame` (index included) as CSV or Parquet by suffix, safely
+    (:func:`kneebayes.outputs.atomic_output`)."""
+    path = Path(path)
+    fmt = file_format(path)
+    with atomic_output(path) as temporary:
+        if fmt == "csv":
             frame.to_csv(temporary)
         else:
             frame.to_parquet(temporary)
+    return path
 
 
-def _score_chunk(model: DiagnosticModel, chunk: pd.DataFrame, id_column: str | None
-                 ) -> pd.DataFrame:
-    if id_column is not None:
-        if id_column not in chunk.columns:
-            raise EvidenceError(f"cases: no id column {id_column!r}; columns are "
-                                f"{list(chunk.columns)[:8]}...")
-        chunk = chunk.set_index(id_column)
-    return model.score(chunk)
+def _output_columns(model: DiagnosticModel) -> list[str]:
+    return ["triage", "red_flags", *model.causes]
+
+
+def _check_id_name(model: DiagnosticModel, name: str) -> None:
+    taken = _output_columns(model)
+    if name in taken:
+        raise EvidenceError(f"--id-column {name!r}: expected a column name that is not one of "
+                            f"the output columns {taken}; rename the column in the input.")
+
+
+def _score_schema(model: DiagnosticModel) -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([("triage", pa.string()), ("red_flags", pa.string()),
+                      *((c, pa.float64()) for c in model.causes)])
+
+
+def _scored_table(model: DiagnosticModel, chunk: Chunk, schema: pa.Schema) -> pa.Table:
+    import pyarrow as pa
+
+    scored = model.score(chunk.cases).reset_index(drop=True)
+    table = pa.Table.from_pandas(scored, schema=schema, preserve_index=False)
+    return table.add_column(0, chunk.id_name, chunk.ids)
 
 
 def score_file(
@@ -106,12 +267,13 @@ def score_file(
     id_column: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
     progress: bool | None = None,
-) -> int:
+) -> pd.Series:
     """Score every case of `source` into `target` (CSV or Parquet, by suffix).
 
     Rows are streamed in chunks, so memory stays bounded however long the file. The output
-    is written to a temporary file beside `target` and renamed onto it at the end: a failure
-    never leaves a half-written `target`.
+    is written safely (:func:`kneebayes.outputs.atomic_output`): a temporary beside `target`
+    renamed onto it at the end, never the input, never a directory; a failure or a signal
+    leaves `target` as it was.
 
     Parameters
     ----------
@@ -119,8 +281,9 @@ def score_file(
     source, target : str or Path
         ``.csv`` or ``.parquet`` files.
     id_column : str, optional
-        A column of case ids, kept as the first output column. Without it the output's
-        first column ``row`` is the 0-based row number.
+        A column of case ids, written back unchanged as the first output column. Without it
+        a Parquet file's stored pandas index serves, or else a first column ``row``, the
+        0-based data row.
     chunk_rows : int
         Rows per chunk.
     progress : bool, optional
@@ -135,19 +298,22 @@ def score_file(
 
     source, target = Path(source), Path(target)
     sink = _SINKS[file_format(target)]
-    rows, levels = 0, pd.Series(0, index=pd.Index(TRIAGE_LEVELS, name="triage"))
-    with atomic_path(target) as temporary, sink(temporary) as write, tqdm(
-        total=_row_count(source), unit=" cases", desc=f"scoring {source.name}",
-        disable=None if progress is None else not progress,
-    ) as bar:
-        for chunk in read_chunks(source, chunk_rows):
-            if id_column is None:
-                chunk.index = pd.RangeIndex(rows, rows + len(chunk), name="row")
-            scored = _score_chunk(model, chunk, id_column).reset_index()
-            write(scored)
-            rows += len(scored)
-            levels = levels.add(scored["triage"].value_counts(), fill_value=0)
-            bar.update(len(scored))
+    if id_column is not None:
+        _check_id_name(model, id_column)
+    schema = _score_schema(model)
+    levels = pd.Series(0, index=pd.Index(TRIAGE_LEVELS, name="triage"))
+    with closing(read_chunks(source, chunk_rows, id_column)) as chunks:
+        first = next(chunks)  # a header with no rows still yields one empty chunk
+        _check_id_name(model, first.id_name)
+        with atomic_output(target, inputs=[source]) as temporary, sink(temporary) as write, \
+                tqdm(total=_row_count(source), unit=" cases", desc=f"scoring {source.name}",
+                     disable=None if progress is None else not progress) as bar:
+            for chunk in itertools.chain([first], chunks):
+                table = _scored_table(model, chunk, schema)
+                write(table)
+                levels = levels.add(table.column("triage").to_pandas().value_counts(),
+                                    fill_value=0)
+                bar.update(len(table))
     return levels.astype(int)
 
 
@@ -155,8 +321,8 @@ def score_file(
 def _csv_sink(path: Path) -> Iterator:
     header = [True]
 
-    def write(frame: pd.DataFrame) -> None:
-        frame.to_csv(path, mode="a", header=header[0], index=False)
+    def write(table: pa.Table) -> None:
+        table.to_pandas().to_csv(path, mode="a", header=header[0], index=False)
         header[0] = False
 
     yield write
@@ -164,14 +330,12 @@ def _csv_sink(path: Path) -> Iterator:
 
 @contextmanager
 def _parquet_sink(path: Path) -> Iterator:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     writer = None
 
-    def write(frame: pd.DataFrame) -> None:
+    def write(table: pa.Table) -> None:
         nonlocal writer
-        table = pa.Table.from_pandas(frame, preserve_index=False)
         if writer is None:
             writer = pq.ParquetWriter(path, table.schema)
         writer.write_table(table)
@@ -186,27 +350,84 @@ def _parquet_sink(path: Path) -> Iterator:
 _SINKS = {"csv": _csv_sink, "parquet": _parquet_sink}
 
 
-def score_dask(ddf: dd.DataFrame, model: DiagnosticModel | None = None) -> dd.DataFrame:
+class PartitionFailed(EvidenceError):
+    """A Dask partition could not be scored; carries its number so that the driver can name
+    the row in the whole file."""
+
+    def __init__(self, message: str, partition: int):
+        super().__init__(message)
+        self.partition = partition
+
+    def __reduce__(self):  # crosses process boundaries back from the workers
+        return (type(self), (str(self), self.partition))
+
+
+def _score_partition(frame: pd.DataFrame, model: DiagnosticModel, id_column: str | None,
+                     partition_info: dict | None = None) -> pd.DataFrame:
+    if id_column is not None:
+        frame = frame.set_index(id_column)
+    try:
+        return model.score(frame)
+    except EvidenceError as exc:
+        number = (partition_info or {}).get("number", -1)
+        raise PartitionFailed(str(exc), number) from None
+
+
+def score_dask(ddf: dd.DataFrame, model: DiagnosticModel | None = None,
+               id_column: str | None = None) -> dd.DataFrame:
     """Score a Dask DataFrame partition by partition (lazy; call ``.compute()`` or write it).
 
     Parameters
     ----------
     ddf : dask.dataframe.DataFrame
-        Cases, a column per finding or factor id (set any id column as the index first).
+        Cases, a column per finding or factor id.
     model : DiagnosticModel, optional
         The shipped model when omitted. It is pickled to the workers (its config only;
         each worker compiles its own engine once per partition).
+    id_column : str, optional
+        A column of case ids, made each partition's index (no shuffle).
 
     Returns
     -------
     dask.dataframe.DataFrame
-        Same partitions and index; the columns of :meth:`DiagnosticModel.score`.
+        Same partitions; the columns of :meth:`DiagnosticModel.score`.
     """
     from .model import load_model
 
     model = load_model() if model is None else model
-    meta = model.score(ddf._meta)
-    return ddf.map_partitions(model.score, meta=meta)
+    meta = _score_partition(ddf._meta, model, id_column)
+    return ddf.map_partitions(_score_partition, model, id_column, meta=meta)
+
+
+def _dask_inputs(source: str) -> list[str]:
+    if "://" in source:  # remote storage: the workers find it, or fail saying so
+        return []
+    matches = sorted(glob.glob(source))
+    if not matches:
+        raise KneebayesError(f"{source}: file not found (no file matches).")
+    for match in matches:
+        _check_input(Path(match))
+    return matches
+
+
+def _explain_partition(model: DiagnosticModel, ddf: dd.DataFrame, id_column: str | None,
+                       failed: PartitionFailed) -> EvidenceError:
+    """Re-score the failed partition locally with its rows numbered as in the whole input,
+    so that the message names the row a user can find."""
+    import dask
+
+    if failed.partition < 0 or id_column is not None:
+        return EvidenceError(str(failed))
+    lengths = dask.compute(*(ddf.partitions[i].map_partitions(len).sum()
+                             for i in range(failed.partition)))
+    offset = int(sum(lengths))
+    frame = ddf.partitions[failed.partition].compute()
+    frame.index = pd.RangeIndex(offset, offset + len(frame), name=ROW_COLUMN)
+    try:
+        model.score(frame)
+    except EvidenceError as exc:
+        return exc
+    return EvidenceError(str(failed))
 
 
 def score_dask_file(
@@ -224,10 +445,12 @@ def score_dask_file(
     source : str or Path
         ``.csv`` or ``.parquet`` file or glob (``cases-*.parquet``).
     target : str or Path
-        A ``.csv`` file (written as one file) or a ``.parquet`` dataset directory; written
-        beside the target and renamed onto it when complete.
+        A ``.csv`` file (written as one file) or a ``.parquet`` dataset directory, written
+        safely (:func:`kneebayes.outputs.atomic_output`); an existing directory is replaced
+        only if kneebayes wrote it.
     id_column : str, optional
-        Column of case ids, kept as the first output column.
+        Column of case ids, written back as the first output column. Without it, the rows
+        are written in input order without an id column.
     scheduler : str, optional
         Address of a running ``dask.distributed`` scheduler (``tcp://host:8786``); without
         one a local cluster of one single-threaded worker process per core is started.
@@ -237,42 +460,53 @@ def score_dask_file(
     pandas.Series
         How many cases fell into each triage level.
     """
-    import shutil
-
     import dask
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
 
-    target = Path(target)
-    in_format, out_format = file_format(Path(str(source))), file_format(target)
-    reader = dd.read_csv if in_format == "csv" else dd.read_parquet
-    ddf = reader(str(source))  # a string: Dask also takes globs and remote URLs
+    target, source = Path(target), str(source)
+    in_format, out_format = file_format(Path(source)), file_format(target)
+    inputs = _dask_inputs(source)
     if id_column is not None:
-        if id_column not in ddf.columns:
-            raise EvidenceError(f"cases: no id column {id_column!r}.")
-        ddf = ddf.set_index(id_column, sorted=False)
-    scored = score_dask(ddf, model)
-    partial = target.with_name(f".{target.name}.part")
-    shutil.rmtree(partial, ignore_errors=True)
+        _check_id_name(model, id_column)
+    if in_format == "csv":
+        for path in inputs:
+            _check_columns(Path(path), _csv_header(Path(path)), id_column)
+        # Text, as in score_file: ids unchanged, and no dtype guessed from the first block.
+        ddf = dd.read_csv(source, dtype=str, keep_default_na=False, skipinitialspace=True)
+    else:
+        ddf = dd.read_parquet(source, index=False if id_column else None)
+        if id_column is not None and id_column not in ddf.columns:
+            raise EvidenceError(f"{source}: expected an id column {id_column!r}, got columns "
+                                f"{list(ddf.columns)[:8]}.{suggest(id_column, ddf.columns)}")
+    scored = score_dask(ddf, model, id_column)
+    keep_index = id_column is not None or (in_format == "parquet" and ddf.index.name is not None)
+    cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
                                processes=True, dashboard_address=None)
-    else:
-        cluster = None
     try:
-        with Client(cluster if cluster is not None else scheduler):
-            keep = id_column is not None  # Dask's own row index restarts in every partition
+        with Client(cluster if cluster is not None else scheduler, timeout="20s"), \
+                atomic_output(target, inputs=inputs, directory=out_format == "parquet") as part:
             if out_format == "csv":
-                write = scored.to_csv(str(partial), single_file=True, index=keep,
+                write = scored.to_csv(str(part), single_file=True, index=keep_index,
                                       compute=False)
             else:
-                write = scored.to_parquet(str(partial), write_index=keep, compute=False)
-            _, counts = dask.compute(write, scored["triage"].value_counts())
+                write = scored.to_parquet(str(part), write_index=keep_index, compute=False,
+                                          schema=_dask_schema(model))
+            try:
+                _, counts = dask.compute(write, scored["triage"].value_counts())
+            except PartitionFailed as failed:
+                raise _explain_partition(model, ddf, id_column, failed) from None
     finally:
         if cluster is not None:
             cluster.close()
-    if target.is_dir():
-        shutil.rmtree(target)
-    os.replace(partial, target)
     levels = pd.Series(0, index=pd.Index(TRIAGE_LEVELS, name="triage"))
     return levels.add(counts, fill_value=0).astype(int)
+
+
+def _dask_schema(model: DiagnosticModel) -> dict:
+    """Explicit Arrow types for the score columns: Dask would otherwise infer them from its
+    placeholder rows and fail on the text columns (ArrowInvalid)."""
+    schema = _score_schema(model)
+    return dict(zip(schema.names, schema.types, strict=True))

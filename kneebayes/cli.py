@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from .errors import EvidenceError, KneebayesError
+from .engine import DEFAULT_MEMORY_BUDGET
+from .errors import EvidenceError, KneebayesError, shorten
 from .model import DiagnosticModel, load_model
+from .outputs import Interrupted, check_target, signals_raise, write_text
+from .summary import CaseSummary, frame_records, strict_json
 from .triage import NOTICE, Triage
 
 __all__ = ["main"]
-
-_BAR_WIDTH = 30
 
 
 def parse_assignments(items: Sequence[str]) -> dict[str, str]:
@@ -26,114 +27,97 @@ def parse_assignments(items: Sequence[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise EvidenceError(
-                f"{item!r}: expected FINDING=VALUE, for example groin_pain=yes or "
+                f"{shorten(item)}: expected FINDING=VALUE, for example groin_pain=yes or "
                 "numbness_or_tingling=no."
             )
         if key.strip() in evidence:
-            raise EvidenceError(f"{key.strip()!r} is given twice on the command line.")
+            raise EvidenceError(f"{shorten(key.strip())} is given twice on the command line.")
         evidence[key.strip()] = value.strip()
     return evidence
 
 
-def _label(model: DiagnosticModel, nid: str) -> str:
-    return f"{model.config.nodes[nid].label} ({nid})"
+def _model(args: argparse.Namespace) -> DiagnosticModel:
+    return load_model(args.priors, memory_budget=args.memory_budget * 2**20)
 
 
-def format_differential(model: DiagnosticModel, posterior: pd.Series,
-                        intervals: pd.DataFrame | None = None) -> list[str]:
-    width = max(len(_label(model, c)) for c in posterior.index)
-    lines = []
-    for cause, p in posterior.items():
-        bar = "#" * round(p * _BAR_WIDTH)
-        spread = ""
-        if intervals is not None:
-            row = intervals.loc[cause]
-            spread = f"  [{row['low']:6.1%} - {row['high']:6.1%}]"
-        lines.append(f"  {_label(model, cause):<{width}}  {p:6.1%}{spread}  {bar}")
-    return lines
+def _case(args: argparse.Namespace) -> tuple[DiagnosticModel, CaseSummary]:
+    model = _model(args)
+    return model, CaseSummary.of(model, parse_assignments(args.evidence))
 
 
-def _case(args: argparse.Namespace) -> tuple[DiagnosticModel, dict[str, str], pd.Series,
-                                              Triage]:
-    model = load_model(args.priors)
-    evidence = parse_assignments(args.evidence)
-    posterior = model.posterior(evidence)
-    return model, evidence, posterior, model.triage(evidence, posterior=posterior)
+def _show(args: argparse.Namespace, summary: CaseSummary, body: list[str], **payload) -> int:
+    """Triage first, then the body, then the notice; or one strict JSON object alone."""
+    print(summary.to_json(**payload) if args.json else summary.to_text(body))
+    return 0
 
 
-def _emit(args: argparse.Namespace, evidence: dict[str, str], triage: Triage,
-          body: list[str], payload: dict) -> int:
-    """Triage first, then the body, then the notice; or JSON alone with the same parts."""
+def _done(args: argparse.Namespace, sentence: str, triage: Triage | None = None,
+          **payload) -> int:
+    """What a command that writes a file prints: the triage if it has one, one sentence,
+    the notice; or the same as one JSON object."""
     if args.json:
-        print(json.dumps({"triage": triage.to_dict(), **payload, "evidence": evidence,
-                          "notice": NOTICE}, indent=2))
-        return 0
-    observed = ", ".join(f"{k}={v}" for k, v in evidence.items()) or "none (the prior)"
-    print("\n".join([str(triage), "", f"Evidence: {observed}", *body, "", NOTICE]))
+        head = {} if triage is None else {"triage": triage.to_dict()}
+        print(strict_json({**head, "notice": NOTICE, **payload}))
+    else:
+        print("\n".join([*([str(triage)] if triage is not None else []), sentence, NOTICE]))
     return 0
 
 
 def _cmd_posterior(args: argparse.Namespace) -> int:
-    model, evidence, posterior, triage = _case(args)
-    intervals = None
+    model, summary = _case(args)
+    intervals, payload = None, {}
     head = ("Differential, P(cause present | evidence); causes can co-occur, so these need "
             "not sum to 100%:")
-    payload: dict = {"posterior": {c: float(p) for c, p in posterior.items()},
-                     "priors": model.config.path}
     if args.uncertainty:
-        intervals = model.credible_posterior(evidence, draws=args.draws, level=args.level,
-                                             seed=args.seed)
+        intervals = model.credible_posterior(summary.evidence, draws=args.draws,
+                                             level=args.level, seed=args.seed)
         head += (f"\n  [{args.level:.0%} credible interval over the priors' uncertainty, "
                  f"{args.draws} draws, seed {args.seed}]")
-        payload["credible"] = json.loads(intervals.to_json(orient="index"))
-    return _emit(args, evidence, triage, [head, *format_differential(model, posterior,
-                                                                      intervals)], payload)
+        payload["credible"] = frame_records(intervals)
+    return _show(args, summary, [head, *summary.differential_lines(intervals)], **payload)
 
 
 def _cmd_next(args: argparse.Namespace) -> int:
-    model, evidence, posterior, triage = _case(args)
-    table = model.next_findings(evidence, k=args.k, target=args.target)
+    model, summary = _case(args)
+    table = model.next_findings(summary.evidence, k=args.k, target=args.target)
     about = args.target or "all causes jointly"
     body = [f"Which finding to check next: expected information gain about {about}, in bits "
             f"(uncertainty now {table.attrs['entropy_bits']:.2f} bits):"]
-    width = max((len(_label(model, f)) for f in table.index), default=0)
+    width = max((len(summary.label(f)) for f in table.index), default=0)
     for f, row in table.iterrows():
         cost = "" if pd.isna(row["cost"]) else (
             f"  cost {row['cost']:g}, {row['gain_per_cost']:.3f} bits per unit")
-        body.append(f"  {_label(model, f):<{width}}  {row['information_gain']:.3f} bits  "
+        body.append(f"  {summary.label(f):<{width}}  {row['information_gain']:.3f} bits  "
                     f"P(present) {row['p_present']:5.1%}{cost}")
-    body += ["", "Current differential:", *format_differential(model, posterior)]
-    payload = {"target": about, "next_findings": json.loads(table.to_json(orient="index")),
-               "posterior": {c: float(p) for c, p in posterior.items()}}
-    return _emit(args, evidence, triage, body, payload)
+    body += ["", "Current differential:", *summary.differential_lines()]
+    return _show(args, summary, body, target=about, next_findings=frame_records(table))
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    model, evidence, _, triage = _case(args)
-    table = model.explain(evidence, args.cause)
+    model, summary = _case(args)
+    table = model.explain(summary.evidence, args.cause)
     attrs = table.attrs
-    body = [f"Why P({_label(model, args.cause)}) = {attrs['posterior']:.1%} (prior "
+    body = [f"Why P({summary.label(args.cause)}) = {attrs['posterior']:.1%} (prior "
             f"{attrs['prior']:.1%}): weight of evidence = log10 likelihood ratio of each "
             "observation, given the rest:"]
-    width = max((len(_label(model, k)) for k in table.index), default=0)
+    width = max((len(summary.label(k)) for k in table.index), default=0)
     for k, row in table.iterrows():
-        body.append(f"  {row['weight_of_evidence']:+6.2f}  {_label(model, k):<{width}} = "
+        body.append(f"  {row['weight_of_evidence']:+6.2f}  {summary.label(k):<{width}} = "
                     f"{row['value']:<7}  LR {row['likelihood_ratio']:7.3g}   "
                     f"{row['posterior_without']:6.1%} without it")
     body.append(f"  prior log10 odds {attrs['prior_log10_odds']:+.2f}, plus the observations "
                 f"one at a time in this order, gives {attrs['posterior_log10_odds']:+.2f}")
-    payload = {"cause": args.cause, **{k: attrs[k] for k in ("prior", "posterior",
-                                                              "prior_log10_odds",
-                                                              "posterior_log10_odds")},
-               "weights": json.loads(table.to_json(orient="index"))}
-    return _emit(args, evidence, triage, body, payload)
+    numbers = {k: attrs[k] for k in ("prior", "posterior", "prior_log10_odds",
+                                     "posterior_log10_odds")}
+    return _show(args, summary, body, cause=args.cause, **numbers,
+                 weights=frame_records(table))
 
 
 def _cmd_nodes(args: argparse.Namespace) -> int:
-    model = load_model(args.priors)
-    table = model.nodes()
+    table = _model(args).nodes()
     if args.json:
-        print(table.reset_index().to_json(orient="records", indent=2))
+        print(strict_json({"notice": NOTICE, "nodes": [
+            {"id": nid, **row} for nid, row in frame_records(table).items()]}))
         return 0
     for role, group in table.groupby("role", sort=False):
         print(f"{role}s:")
@@ -150,85 +134,109 @@ def _cmd_nodes(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import case_report
 
-    model, evidence, _, triage = _case(args)
-    case_report(model, evidence, draws=args.draws, seed=args.seed, path=args.output)
-    print(str(triage))
-    print(f"Wrote the case report (triage, differential with intervals, explanation, next "
-          f"questions) to {args.output}.")
-    print(NOTICE)
-    return 0
+    model, summary = _case(args)
+    case_report(model, summary.evidence, draws=args.draws, seed=args.seed, path=args.output)
+    return _done(args, f"Wrote the case report (triage, differential with intervals, "
+                 f"explanation, next questions) to {args.output}.", summary.triage,
+                 output=args.output)
 
 
 def _cmd_model_card(args: argparse.Namespace) -> int:
     from .report import model_card
 
-    model = load_model(args.priors)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(model_card(model), encoding="utf-8")
-    print(f"Wrote the model card of {model.config.path} to {args.output}.")
-    print(NOTICE)
-    return 0
+    model = _model(args)
+    write_text(args.output, model_card(model), inputs=[model.config.path])
+    return _done(args, f"Wrote the model card of {model.config.path} to {args.output}.",
+                 output=args.output, priors=model.config.path)
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    model = load_model(args.priors)
-    cohort = model.sample(args.n, seed=args.seed, missing=args.missing,
-                          latent=not args.no_latent)
-    from .batch import write_frame
+    from .batch import file_format, write_frame
 
-    write_frame(cohort, Path(args.output))
-    print(f"Wrote {len(cohort)} synthetic cases ({cohort.shape[1]} columns) to {args.output}.")
-    print(NOTICE)
-    return 0
+    file_format(Path(args.output))  # a wrong suffix or path fails before the sampling
+    check_target(args.output)
+    cohort = _model(args).sample(args.n, seed=args.seed, missing=args.missing,
+                                 latent=not args.no_latent)
+    write_frame(cohort, args.output)
+    return _done(args, f"Wrote {len(cohort)} synthetic cases ({cohort.shape[1]} columns) to "
+                 f"{args.output}.", output=args.output, cases=len(cohort),
+                 columns=int(cohort.shape[1]))
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from .batch import read_chunks
+    from .batch import read_cases
+    from .writer import write_toml
 
-    model = load_model(args.priors)
-    cases = pd.concat(list(read_chunks(args.cases)), ignore_index=True)
-    if args.id_column:
-        cases = cases.set_index(args.id_column)
+    model = _model(args)
+    check_target(args.output, inputs=[args.cases, model.config.path])
+    cases = read_cases(args.cases, args.id_column)
     fitted = model.fit(cases, prior_weight=args.prior_weight, max_iter=args.max_iter)
-    fitted.to_toml(args.output)
+    write_toml(fitted.config, args.output, inputs=[args.cases, model.config.path])
     result = fitted.fit_result
-    print(f"Fitted {len(cases)} cases in {result.iterations} EM iterations "
-          f"({'converged' if result.converged else 'not converged'}; log-likelihood "
-          f"{result.log_likelihood[-1]:.1f}); wrote the priors file {args.output}.")
-    print(NOTICE)
-    return 0
+    return _done(args, f"Fitted {len(cases)} cases in {result.iterations} EM iterations "
+                 f"({'converged' if result.converged else 'not converged'}; log-likelihood "
+                 f"{result.log_likelihood[-1]:.1f}); wrote the priors file {args.output}.",
+                 output=args.output, cases=len(cases), iterations=result.iterations,
+                 converged=bool(result.converged),
+                 log_likelihood=float(result.log_likelihood[-1]))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .validation import write_validation_report
 
-    model = load_model(args.priors)
-    path = write_validation_report(model, args.output, n=args.n, seed=args.seed)
-    print(f"Wrote {path} and its figures.")
-    print(NOTICE)
-    return 0
+    path = write_validation_report(_model(args), args.output, n=args.n, seed=args.seed)
+    return _done(args, f"Wrote {path} and its figures.", output=str(path))
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from .batch import score_dask_file, score_file
 
-    model = load_model(args.priors)
+    if args.scheduler is not None and not args.dask:
+        raise KneebayesError("--scheduler: expected together with --dask (it names the Dask "
+                             "scheduler to score on), got it alone; add --dask or drop it.")
+    model = _model(args)
     if args.dask:
         levels = score_dask_file(model, args.cases, args.output, args.id_column, args.scheduler)
     else:
         levels = score_file(model, args.cases, args.output, args.id_column,
                             progress=False if args.no_progress else None)
     counts = ", ".join(f"{level} {count}" for level, count in levels.items())
-    summary = {"cases": int(levels.sum()), "output": str(args.output),
-               "triage": {k: int(v) for k, v in levels.items()}, "notice": NOTICE}
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(f"Triage of {levels.sum()} cases: {counts} (column 'triage', red flags in "
-              "'red_flags'; every urgent row needs same-day medical assessment).")
-        print(f"Wrote triage and P(cause present | evidence) per case to {args.output}.")
-        print(NOTICE)
-    return 0
+    return _done(args, f"Triage of {levels.sum()} cases: {counts} (column 'triage', red flags "
+                 "in 'red_flags'; every urgent row needs same-day medical assessment).\n"
+                 f"Wrote triage and P(cause present | evidence) per case to {args.output}.",
+                 cases=int(levels.sum()), output=str(args.output),
+                 triage_counts={k: int(v) for k, v in levels.items()})
+
+
+class _IntermixedParser(argparse.ArgumentParser):
+    """A sub-command parser that takes options anywhere among the evidence
+    (``posterior groin_pain=yes --json fadir_positive=no``)."""
+
+    _inside = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._inside:  # parse_known_intermixed_args calls back into this method
+            return super().parse_known_args(args, namespace)
+        self._inside = True
+        try:
+            return super().parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inside = False
+
+
+def _whole(minimum: int):
+    """An argparse type: an integer of at least `minimum` (its message is argparse's)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {shorten(text)}"
+                                             ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer of at least {minimum}, "
+                                             f"got {value}")
+        return value
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,10 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Differential diagnosis of knee pain radiating up the leg, as a Bayesian "
         "network. " + NOTICE,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_IntermixedParser)
     priors = argparse.ArgumentParser(add_help=False)
     priors.add_argument("--priors", metavar="FILE", help="priors TOML file (default: shipped)")
     priors.add_argument("--json", action="store_true", help="print JSON alone on stdout")
+    priors.add_argument("--memory-budget", metavar="MIB", type=_whole(1),
+                        default=DEFAULT_MEMORY_BUDGET // 2**20,
+                        help="memory the inference may use, in MiB "
+                        f"({DEFAULT_MEMORY_BUDGET // 2**20})")
 
     evidence_arg = {"nargs": "*", "metavar": "FINDING=VALUE",
                     "help": "e.g. groin_pain=yes numbness_or_tingling=no"}
@@ -334,16 +347,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (2 for bad input, with no traceback)."""
-    args = build_parser().parse_args(argv)
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush of what could not be
+    written (a closed pipe, a full device) raises nothing more."""
     try:
-        return args.run(args)
-    except KneebayesError as exc:
-        print(f"kneebayes: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # `kneebayes nodes | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (under pytest)
+        pass
+
+
+def _describe(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status.
+
+    0 on success; 2 for bad input or a file that cannot be read or written (one message on
+    stderr, no traceback); 130 after Ctrl-C and 128 + N after signal N (SIGTERM, SIGHUP),
+    with every partial output removed. Any other exception is a bug and is not caught.
+    """
+    try:
+        with signals_raise():
+            args = build_parser().parse_args(argv)
+            status = args.run(args)
+            sys.stdout.flush()
+            return status
+    except BrokenPipeError:  # `kneebayes nodes | head`: the reader has what it wanted
+        _quiet_stdout()
         return 0
+    except (KneebayesError, OSError) as exc:
+        try:
+            sys.stdout.flush()
+        except OSError:
+            _quiet_stdout()
+        message = _describe(exc) if isinstance(exc, OSError) else str(exc)
+        print(f"kneebayes: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kneebayes: interrupted; no partial output was left.", file=sys.stderr)
+        return 130
+    except Interrupted as exc:
+        print(f"kneebayes: stopped by {exc}; no partial output was left.", file=sys.stderr)
+        return 128 + exc.signum
 
 
 if __name__ == "__main__":

@@ -244,6 +244,9 @@ def load_config(path: str | Path | None = None) -> PriorsConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), [f"is not valid TOML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError(str(path), ["expected a priors file of tables and values, got "
+                                      "arrays or tables nested too deeply to read"]) from None
     return parse_config(data, str(path))
 
 
@@ -400,6 +403,7 @@ class _Parser:
         ordered = self.topological(nodes)
         triage = self.triage(data.get("triage"), raw, references)
         red_flags = self.red_flags(data.get("red_flags", {}), raw)
+        self.unruled_red_flags(nodes, data.get("red_flags"))
 
         if self.problems:
             raise ConfigError(self.path, self.problems)
@@ -688,6 +692,19 @@ class _Parser:
         if low is None or high is None or not isinstance(cause, str) or source is None:
             return None
         return TriageConfig(cause, low.mean, high.mean, source)
+
+    def unruled_red_flags(self, nodes: Mapping[str, Node | None], red_flags: Any) -> None:
+        """A finding of kind red_flag must fire a rule: otherwise it would triage 'none'."""
+        ruled: set[str] = set()
+        for rid, spec in (red_flags if isinstance(red_flags, Mapping) else {}).items():
+            when = spec.get("when", [rid]) if isinstance(spec, Mapping) else []
+            ruled |= {w for w in when if isinstance(w, str)} if isinstance(when, list) else set()
+        for nid, node in nodes.items():
+            if node is not None and node.kind == "red_flag" and nid not in ruled:
+                self.problems.append(
+                    f"findings.{nid}.kind: expected a red flag named by a rule in [red_flags], "
+                    f"got kind 'red_flag' with no rule; add [red_flags.{nid}] with its level "
+                    "and message, or give it another kind.")
 
     def red_flags(
         self, value: Any, raw: Mapping[str, tuple[str, dict[str, Any]]]

@@ -19,6 +19,7 @@ memory stays bounded; a network whose tables would not fit is refused with
 
 from __future__ import annotations
 
+import threading
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
@@ -26,7 +27,8 @@ from functools import cache
 import numpy as np
 
 from .config import PriorsConfig
-from .tables import consistent_states, node_log_tables, parent_index
+from .errors import ModelTooLarge
+from .tables import consistent_states, node_log_tables, parent_index, table_bytes
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -51,16 +53,47 @@ def _blas_controller():
     return ThreadpoolController()
 
 
+class _OneBlasThread:
+    """Pin BLAS to one thread while any small-batch call runs, restoring it after the last.
+
+    ``threadpoolctl``'s ``limit`` saves the thread count on entry and restores it on exit:
+    two threads whose calls overlap would have the second save the first's "1" and restore
+    it last, leaving the process on one BLAS thread for good. A count of the calls in
+    flight, under a lock, makes the first call pin and the last restore.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._limit = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                self._limit = _blas_controller().limit(limits=1, user_api="blas")
+            self._inside += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0 and self._limit is not None:
+                self._limit.restore_original_limits()
+                self._limit = None
+
+
+_one_blas = _OneBlasThread()
+
+
 def _one_blas_thread(rows: int):
     """On the shared 2-core machines two BLAS threads made small products several times
     slower; pin one thread for small batches only, and only for the call."""
     if rows >= _SMALL_BATCH:
         return nullcontext()
-    return _blas_controller().limit(limits=1, user_api="blas")
+    return _one_blas
 
 
-class EngineTooLarge(RuntimeError):
-    """The compiled tables would not fit the memory budget."""
+class EngineTooLarge(ModelTooLarge):
+    """The compiled tables would not fit the memory budget (checked before allocating)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +164,19 @@ class CompiledEngine:
         self._direct = np.flatnonzero(~np.array(on_mechanism, dtype=bool))
         self._indirect = np.flatnonzero(on_mechanism)
 
+        # Every size is checked before anything is allocated: half the budget for the cached
+        # tables, half for each call's working arrays.
+        per_state = 8 * (2 * len(self._direct) + 2**n_f + 2 * n_c + 2
+                         + (2 * len(self._indirect) + 1) * 2**n_m)
+        widest = max((len(node.parents) for node in config.nodes.values()), default=0)
+        needed = max(per_state * 2.0**n_c, table_bytes(widest), table_bytes(n_f))
+        if needed > memory_budget // 2:
+            raise EngineTooLarge(
+                f"its tables need {needed / 2**20:,.0f} MiB, more than half the "
+                f"memory budget of {memory_budget / 2**20:,.0f} MiB (raise it with "
+                "memory_budget=...)"
+            )
+
         def leaf(nid: str, positions: dict[str, int]) -> _Leaf:
             node = config.nodes[nid]
             present, absent = node_log_tables(node)
@@ -153,15 +199,6 @@ class CompiledEngine:
         self._cause_log_present = np.stack([p for p, _ in logs], axis=1)  # (factor states, C)
         self._cause_log_absent = np.stack([a for _, a in logs], axis=1)
 
-        # Every table is cached: half the budget for tables, half for each call's arrays.
-        per_state = 8 * (2 * len(self._direct) + 2**n_f + 2 * n_c + 2
-                         + (2 * len(self._indirect) + 1) * 2**n_m)
-        if per_state * 2**n_c > memory_budget // 2:
-            raise EngineTooLarge(
-                f"its tables need {per_state * 2**n_c / 2**20:,.0f} MiB, more than half the "
-                f"memory budget of {memory_budget / 2**20:,.0f} MiB (raise it with "
-                "memory_budget=...)"
-            )
         self.block = min(2**n_c, _BLOCK_STATES)
         self._cache: dict[int, tuple[np.ndarray, ...]] = {}
 

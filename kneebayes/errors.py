@@ -5,7 +5,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["ConfigError", "EvidenceError", "KneebayesError", "suggest"]
+__all__ = [
+    "ConfigError",
+    "EvidenceError",
+    "KneebayesError",
+    "ModelTooLarge",
+    "shorten",
+    "suggest",
+]
+
+_SHOWN = 60  # characters of a bad value echoed in a message
 
 
 class KneebayesError(ValueError):
@@ -33,6 +42,20 @@ class ConfigError(KneebayesError):
 
 class EvidenceError(KneebayesError):
     """Evidence names an unknown node, gives a value that cannot be read, or is impossible."""
+
+
+class ModelTooLarge(KneebayesError):
+    """A computation would need more memory than the model's budget; raised before any of it
+    is allocated, with what to do instead."""
+
+
+def shorten(value: object, width: int = _SHOWN) -> str:
+    """``repr(value)``, cut to about `width` characters: a bad 100,000-character cell is
+    named, not echoed whole."""
+    text = repr(value)
+    if len(text) <= width:
+        return text
+    return f"{text[:width]}... ({len(text):,} characters)"
 
 
 def suggest(name: str, known: Iterable[str]) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .config import PriorsConfig
-from .errors import EvidenceError, suggest
+from .errors import EvidenceError, shorten, suggest
 from .tables import as_columns
 
 __all__ = [
@@ -25,16 +25,27 @@ __all__ = [
 
 _PRESENT = {"present", "yes", "positive", "true", "1", "y", "pos", "+"}
 _ABSENT = {"absent", "no", "negative", "false", "0", "n", "neg", "-"}
-_UNOBSERVED = {"", "nan", "na", "none", "unknown", "?"}
+_UNOBSERVED = {"", "nan", "na", "n/a", "null", "none", "unknown", "?"}
 ACCEPTED_VALUES = (
-    "True/False, 1/0, 'present'/'absent', 'yes'/'no' or 'positive'/'negative' "
-    "(None, NaN or '' for unobserved)"
+    "True/False, 1/0 (or '1.0'/'0.0'), 'present'/'absent', 'yes'/'no', 'y'/'n', "
+    "'positive'/'negative', 'pos'/'neg', '+'/'-' or 'true'/'false', in any case "
+    "(None, NaN, '', 'NA', 'n/a', 'null', 'none', 'unknown' or '?' for "
+    "unobserved)"
 )
+
+
+def _number_word(word: str) -> float | None:
+    """``'1.0'`` -> 1.0: a number written as text reads like the number (CSV files written
+    by other tools say ``1.0``)."""
+    try:
+        return float(word)
+    except ValueError:
+        return None
 
 
 def read_state(value: Any) -> int | None:
     """Return 1 (present), 0 (absent) or ``None`` (unobserved); raise ``ValueError`` otherwise."""
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, str):
         word = value.strip().lower()
@@ -44,6 +55,9 @@ def read_state(value: Any) -> int | None:
             return 0
         if word in _UNOBSERVED:
             return None
+        number = _number_word(word)
+        if number in (0.0, 1.0):
+            return int(number)
         raise ValueError(value)
     try:  # bool, int, float and their numpy kin
         number = float(value)
@@ -85,19 +99,20 @@ def normalise_evidence(
         if nid in latent:
             role = config.nodes[nid].role
             problems.append(
-                f"{where}[{nid!r}]: {nid} is a {role}, which is latent and cannot be observed; "
-                "give findings or contributing factors."
+                f"{where}[{shorten(nid)}]: {nid} is a {role}, which is latent and cannot be "
+                "observed; give findings or contributing factors."
             )
             continue
         if nid not in observable:
             problems.append(
-                f"{where}[{nid!r}]: unknown finding or factor.{suggest(nid, observable)}"
+                f"{where}[{shorten(nid)}]: unknown finding or factor.{suggest(nid, observable)}"
             )
             continue
         try:
             state = read_state(value)
         except ValueError:
-            problems.append(f"{where}[{nid!r}]: expected {ACCEPTED_VALUES}, got {value!r}.")
+            problems.append(f"{where}[{nid!r}]: expected {ACCEPTED_VALUES}, got "
+                            f"{shorten(value)}.")
             continue
         if state is not None:
             observed[nid] = state
@@ -128,9 +143,13 @@ def read_column(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
         bad = ~(np.isnan(values) | (values == 0) | (values == 1))
         return np.where(bad, np.nan, values), column[bad]
     text = column.astype("string").str.strip().str.lower()
-    values = text.map(_WORD_STATE).astype("float64").to_numpy()
-    bad = np.isnan(values) & ~(column.isna().to_numpy() | text.isin(_UNOBSERVED).to_numpy())
-    return values, column[bad]
+    values = text.map(_WORD_STATE).astype("float64").to_numpy(copy=True)
+    unread = np.isnan(values) & ~(column.isna().to_numpy() | text.isin(_UNOBSERVED).to_numpy())
+    if unread.any():  # numbers written as text: '1.0', '0.00'
+        numbers = pd.to_numeric(text[unread], errors="coerce").to_numpy(dtype=float)
+        values[unread] = np.where((numbers == 0) | (numbers == 1), numbers, np.nan)
+        unread[unread] = np.isnan(values[unread])
+    return values, column[unread]
 
 
 _WORD_STATE = {**dict.fromkeys(_PRESENT, 1.0), **dict.fromkeys(_ABSENT, 0.0)}
@@ -144,8 +163,8 @@ def read_columns(frame: pd.DataFrame, ids: list[str], where: str, problems: list
     for nid in ids:
         values, bad = read_column(frame[nid])
         for row, value in list(bad.items())[:5]:
-            problems.append(f"{where}: row {row!r}, column {nid!r}: expected "
-                            f"{ACCEPTED_VALUES}, got {value!r}.")
+            problems.append(f"{where}: row {shorten(row)}, column {nid!r}: expected "
+                            f"{ACCEPTED_VALUES}, got {shorten(value)}.")
         if len(bad) > 5:
             problems.append(f"{where}: column {nid!r}: {len(bad) - 5} more unreadable cells.")
         out[nid] = values
@@ -167,7 +186,7 @@ def frame_arrays(
                             "latent and cannot be observed; drop it.")
         elif name not in observable:
             problems.append(
-                f"{where}: column {name!r} is not a finding or factor of this model."
+                f"{where}: column {shorten(name)} is not a finding or factor of this model."
                 f"{suggest(str(name), observable)} Make it the index (kneebayes score "
                 "--id-column NAME) or drop it."
             )

@@ -13,9 +13,10 @@ import pandas as pd
 
 from . import network as _network
 from . import reasoning, uncertainty
+from .checks import check_count, check_memory, check_seed
 from .config import PriorsConfig, load_config
 from .engine import DEFAULT_MEMORY_BUDGET, CompiledEngine, EngineTooLarge
-from .errors import EvidenceError
+from .errors import EvidenceError, KneebayesError, shorten
 from .evidence import evidence_arrays, frame_arrays, normalise_evidence
 from .triage import Triage, assess, assess_batch
 
@@ -130,7 +131,7 @@ class DiagnosticModel:
     @cached_property
     def network(self) -> DiscreteBayesianNetwork:
         """The pgmpy ``DiscreteBayesianNetwork`` (built on first use; ``check_model`` passes)."""
-        return _network.build_network(self.config)
+        return _network.build_network(self.config, self.memory_budget)
 
     @cached_property
     def _variable_elimination(self) -> object:
@@ -367,6 +368,8 @@ class DiagnosticModel:
             where it gives none) and ``gain_per_cost``.
         """
         observed = normalise_evidence(evidence, self.config)
+        if k is not None:
+            k = check_count(k, "k")
         return reasoning.next_findings(self, observed, k=k, target=target)
 
     def most_probable_explanation(self, evidence: Evidence = None, k: int = 5) -> pd.DataFrame:
@@ -382,7 +385,7 @@ class DiagnosticModel:
             ``probability``, and a boolean column per cause.
         """
         observed = normalise_evidence(evidence, self.config)
-        return reasoning.most_probable_explanation(self, observed, k=k)
+        return reasoning.most_probable_explanation(self, observed, k=check_count(k, "k"))
 
     def compare(self, evidence: Evidence, a: str, b: str) -> reasoning.Comparison:
         """Two causes side by side: their posterior odds, and the unobserved findings that
@@ -428,7 +431,7 @@ class DiagnosticModel:
         """
         observed = normalise_evidence(evidence, self.config)
         return uncertainty.credible_posterior(self.config, observed, draws, level, seed,
-                                              default_strength)
+                                              default_strength, self.memory_budget)
 
     def sensitivity(self, evidence: Evidence, cause: str, parameter: str | None = None,
                     level: float = 0.9, grid: np.ndarray | None = None,
@@ -460,7 +463,7 @@ class DiagnosticModel:
         """
         observed = normalise_evidence(evidence, self.config)
         return uncertainty.sensitivity(self.config, observed, cause, parameter, level, grid,
-                                       default_strength)
+                                       default_strength, self.memory_budget)
 
     # -- data: synthetic cohorts, learning, writing the priors file back
 
@@ -488,7 +491,11 @@ class DiagnosticModel:
         """
         from .sampling import sample
 
-        return sample(self.config, n, seed=seed, missing=missing, latent=latent)
+        n = check_count(n, "n", minimum=0)
+        check_memory(8.0 * n * (2 * len(self.config.nodes) + 4), self.memory_budget,
+                     f"a cohort of {n:,} cases", "sample fewer cases at a time (each seed "
+                     "gives its own cohort) or raise memory_budget")
+        return sample(self.config, n, seed=check_seed(seed), missing=missing, latent=latent)
 
     def fit(self, cases: pd.DataFrame, prior_weight: float = 1.0, max_iter: int = 200,
             tol: float = 1e-7, start: DiagnosticModel | None = None) -> DiagnosticModel:
@@ -521,6 +528,11 @@ class DiagnosticModel:
         """
         from .learn import fit
 
+        max_iter = check_count(max_iter, "max_iter")
+        if isinstance(prior_weight, bool) or not (
+                isinstance(prior_weight, (int, float)) and 0 <= prior_weight < float("inf")):
+            raise KneebayesError(f"prior_weight: expected a finite number of at least 0, got "
+                                 f"{shorten(prior_weight)}.")
         result = fit(self.config, cases, prior_weight=prior_weight, max_iter=max_iter,
                      tol=tol, start=None if start is None else start.config)
         fitted = DiagnosticModel(result.config, self.memory_budget)
@@ -528,10 +540,13 @@ class DiagnosticModel:
         return fitted
 
     def to_toml(self, path: str | Path) -> Path:
-        """Write the model as a priors file that :func:`load_model` reads back."""
+        """Write the model as a priors file that :func:`load_model` reads back.
+
+        Written safely (:func:`kneebayes.outputs.atomic_output`); never onto the priors file
+        the model was read from."""
         from .writer import write_toml
 
-        return write_toml(self.config, path)
+        return write_toml(self.config, path, inputs=[self.config.path])
 
     @cached_property
     def _cause_index(self) -> pd.Index:

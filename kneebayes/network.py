@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .checks import check_memory
 from .config import STATES, PriorsConfig
-from .tables import present_table
+from .outputs import atomic_output
+from .tables import present_table, table_bytes
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
@@ -40,11 +42,31 @@ def quiet_pgmpy():
         yield
 
 
-def build_network(config: PriorsConfig) -> DiscreteBayesianNetwork:
+def build_network(config: PriorsConfig, memory_budget: int | None = None
+                  ) -> DiscreteBayesianNetwork:
     """Build the pgmpy network for `config`; ``check_model()`` passes on the result.
 
     Causes and mechanisms are declared latent. Every node has states ``absent``, ``present``.
+
+    Parameters
+    ----------
+    config : PriorsConfig
+    memory_budget : int, optional
+        Bytes the full tables may take; checked before any is built.
+
+    Raises
+    ------
+    ModelTooLarge
+        When the tables (noisy-OR expanded in full, as pgmpy needs) exceed `memory_budget`.
     """
+    if memory_budget is not None:
+        widest = max(config.nodes.values(), key=lambda node: len(node.parents))
+        needed = (sum(16.0 * 2.0**len(node.parents) for node in config.nodes.values())
+                  + table_bytes(len(widest.parents)))
+        check_memory(needed, memory_budget, f"pgmpy's full tables ({widest.id} has "
+                     f"{len(widest.parents)} parents, a table of {2.0**len(widest.parents):,.0f}"
+                     " rows)", "give that node fewer parents (a mechanism node can join "
+                     "causes), or raise memory_budget")
     with quiet_pgmpy():
         from pgmpy.factors.discrete import TabularCPD
         from pgmpy.models import DiscreteBayesianNetwork
@@ -115,7 +137,8 @@ def write_bif(network: DiscreteBayesianNetwork, path: str | Path) -> Path:
     with quiet_pgmpy():
         from pgmpy.readwrite import BIFWriter
 
-        BIFWriter(network).write(str(path))
+        with atomic_output(path) as part:
+            BIFWriter(network).write(str(part))
     return Path(path)
 
 
@@ -124,5 +147,6 @@ def write_xmlbif(network: DiscreteBayesianNetwork, path: str | Path) -> Path:
     with quiet_pgmpy():
         from pgmpy.readwrite import XMLBIFWriter
 
-        XMLBIFWriter(network).write(str(path))
+        with atomic_output(path) as part:
+            XMLBIFWriter(network).write(str(part))
     return Path(path)

@@ -20,6 +20,7 @@ __all__ = [
     "parent_index",
     "parent_states",
     "present_table",
+    "table_bytes",
 ]
 
 
@@ -27,6 +28,13 @@ def parent_states(k: int) -> np.ndarray:
     """The ``2**k`` joint states of `k` binary parents as rows of bits, first parent most
     significant."""
     return (np.arange(2**k)[:, None] >> np.arange(k - 1, -1, -1)) & 1
+
+
+def table_bytes(n_parents: int, sets: int = 1) -> float:
+    """Bytes of working arrays to build one node's tables over `n_parents` binary parents
+    for `sets` parameter sets (the parents' states as bits, then two log tables); a float,
+    so that a size check cannot itself overflow."""
+    return 8.0 * 2.0**n_parents * (n_parents + 4 * sets)
 
 
 def as_columns(arrays: list[np.ndarray], n: int) -> np.ndarray:

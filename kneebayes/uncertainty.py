@@ -15,7 +15,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .checks import check_count, check_fraction, check_memory, check_seed
 from .config import PriorsConfig
+from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import KneebayesError, suggest
 from .tables import consistent_states, node_log_tables, parent_index, parent_states
 
@@ -31,8 +33,12 @@ DEFAULT_STRENGTH = 20.0
 """Beta strength (a + b) given to a parameter written as a plain number: as if it rested on
 twenty observations."""
 
-_CLIP = 1e-12  # a Beta draw of exactly 0 or 1 would make a log infinite
-_SETS_PER_CHUNK = 64  # parameter sets per vectorised pass: bounds the working arrays
+# A Beta draw of exactly 0 or 1 (a tiny a or b underflows) would make a log infinite: the
+# draw is moved to the nearest representable probability instead. The bounds are as tight
+# as float64 allows, so that the point values of a valid file (a leak of 1e-300, a weight
+# of 1 - 1e-16) pass through unchanged and the sweep agrees with the engine.
+_LOW, _HIGH = np.finfo(float).tiny, np.nextafter(1.0, 0.0)
+_NOISE = 1e-12  # a swing below this is rounding, not sensitivity
 
 
 def beta_parameters(config: PriorsConfig, default_strength: float = DEFAULT_STRENGTH
@@ -64,7 +70,8 @@ class ParameterSweep:
         Normalised evidence (findings and factors).
     """
 
-    def __init__(self, config: PriorsConfig, observed: Mapping[str, int]):
+    def __init__(self, config: PriorsConfig, observed: Mapping[str, int],
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET):
         self.config = config
         self.paths = [p.path for p in config.parameters()]
         self.means = np.array([p.value.mean for p in config.parameters()])
@@ -107,6 +114,13 @@ class ParameterSweep:
             latent_bits, [position[p] for p in config.nodes[m].parents]),
             latent_bits[:, n_c + k]) for k, m in enumerate(mechs)]
         self._n_mech = n_m
+        # Parameter sets per vectorised pass, from the budget: each set holds a factor state
+        # x cause state array and a latent-state array, a few copies of each.
+        per_set = 8.0 * 4 * (len(self.factor_bits) * len(self.cause_bits)
+                             + len(latent_bits) + len(self.paths))
+        check_memory(per_set, memory_budget, "one parameter set of the uncertainty sweep",
+                     "raise memory_budget")
+        self.sets_per_pass = int(min(256, memory_budget // per_set))
 
     def _node_logs(self, node, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return node_log_tables(node, values[:, self._columns[node.id]])
@@ -114,9 +128,10 @@ class ParameterSweep:
     def posterior(self, values: np.ndarray) -> np.ndarray:
         """P(cause present | evidence), shape (sets, causes), for parameter sets `values`
         (sets x parameters, columns in the order of :attr:`paths`)."""
-        values = np.clip(np.atleast_2d(values), _CLIP, 1 - _CLIP)
-        return np.vstack([self._posterior(values[i:i + _SETS_PER_CHUNK])
-                          for i in range(0, len(values), _SETS_PER_CHUNK)])
+        values = np.clip(np.atleast_2d(values), _LOW, _HIGH)
+        step = self.sets_per_pass
+        return np.vstack([self._posterior(values[i:i + step])
+                          for i in range(0, len(values), step)])
 
     def _posterior(self, values: np.ndarray) -> np.ndarray:
         d = len(values)
@@ -149,45 +164,56 @@ class ParameterSweep:
 
 def credible_posterior(config: PriorsConfig, observed: Mapping[str, int], draws: int = 1000,
                        level: float = 0.9, seed: int | None = 0,
-                       default_strength: float = DEFAULT_STRENGTH) -> pd.DataFrame:
+                       default_strength: float = DEFAULT_STRENGTH,
+                       memory_budget: int = DEFAULT_MEMORY_BUDGET) -> pd.DataFrame:
     """See :meth:`kneebayes.DiagnosticModel.credible_posterior`."""
-    if not 0 < level < 1:
-        raise KneebayesError(f"level: expected a number strictly between 0 and 1, got {level!r}.")
-    if draws < 1:
-        raise KneebayesError(f"draws: expected a positive number of draws, got {draws!r}.")
-    sweep = ParameterSweep(config, observed)
+    level = check_fraction(level, "level")
+    draws = check_count(draws, "draws")
+    seed = check_seed(seed)
+    n_parameters = sum(1 for _ in config.parameters())
+    check_memory(16.0 * draws * (n_parameters + len(config.causes)), memory_budget,
+                 f"{draws:,} draws of {n_parameters} parameters", "ask for fewer draws")
+    sweep = ParameterSweep(config, observed, memory_budget)
     betas = beta_parameters(config, default_strength)
     rng = np.random.default_rng(seed)
     values = rng.beta(betas["a"].to_numpy(), betas["b"].to_numpy(), size=(draws, len(betas)))
     samples = sweep.posterior(values)
     point = sweep.posterior(sweep.means)[0]
     tail = (1 - level) / 2
+    low, high = np.quantile(samples, tail, axis=0), np.quantile(samples, 1 - tail, axis=0)
+    # The posterior at the point values need not fall inside the draws' central interval
+    # (a Beta so skewed that its draws underflow to 0, say); an interval is reported around
+    # its point estimate always, widened where needed, and the widening is recorded.
+    widened = (point < low) | (point > high)
     frame = pd.DataFrame(
         {
             "posterior": point,
             "mean": samples.mean(axis=0),
             "median": np.median(samples, axis=0),
-            "low": np.quantile(samples, tail, axis=0),
-            "high": np.quantile(samples, 1 - tail, axis=0),
+            "low": np.minimum(low, point),
+            "high": np.maximum(high, point),
         },
         index=pd.Index(config.causes, name="cause", dtype=object),
     ).sort_values("posterior", ascending=False, kind="stable")
-    frame.attrs.update(draws=draws, level=level, seed=seed, default_strength=default_strength)
+    frame.attrs.update(draws=draws, level=level, seed=seed, default_strength=default_strength,
+                       widened=[c for c, w in zip(config.causes, widened, strict=True) if w])
     return frame
 
 
 def sensitivity(config: PriorsConfig, observed: Mapping[str, int], cause: str,
                 parameter: str | None = None, level: float = 0.9,
                 grid: np.ndarray | None = None,
-                default_strength: float = DEFAULT_STRENGTH) -> pd.DataFrame:
+                default_strength: float = DEFAULT_STRENGTH,
+                memory_budget: int = DEFAULT_MEMORY_BUDGET) -> pd.DataFrame:
     """See :meth:`kneebayes.DiagnosticModel.sensitivity`."""
     from scipy import stats
 
+    level = check_fraction(level, "level")
     if cause not in config.causes:
         raise KneebayesError(f"cause: expected one of {list(config.causes)}, got {cause!r}."
                              + suggest(cause, config.causes))
     c = config.causes.index(cause)
-    sweep = ParameterSweep(config, observed)
+    sweep = ParameterSweep(config, observed, memory_budget)
     betas = beta_parameters(config, default_strength)
     if parameter is not None:  # one-way curve
         if parameter not in betas.index:
@@ -220,7 +246,8 @@ def sensitivity(config: PriorsConfig, observed: Mapping[str, int], cause: str,
         },
         index=betas.index,
     )
-    frame["swing"] = (frame["posterior_high"] - frame["posterior_low"]).abs()
+    swing = (frame["posterior_high"] - frame["posterior_low"]).abs()
+    frame["swing"] = swing.where(swing >= _NOISE, 0.0)
     frame = frame.sort_values("swing", ascending=False, kind="stable")
     frame.attrs.update(cause=cause, posterior=float(posterior[-1]), level=level)
     return frame

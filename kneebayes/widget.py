@@ -16,7 +16,8 @@ import pandas as pd
 from . import plot
 from . import vignettes as vignette_library
 from .model import DiagnosticModel, load_model
-from .triage import LEVEL_COLOURS, NOTICE, Triage
+from .summary import triage_banner_html
+from .triage import NOTICE
 
 __all__ = ["TeachingWidget", "ranking_score"]
 
@@ -179,7 +180,7 @@ class TeachingWidget:
         evidence = self.evidence()
         self.posterior = self.model.posterior(evidence)
         self.triage = self.model.triage(evidence, posterior=self.posterior)
-        self.banner.value = self._banner(self.triage)
+        self.banner.value = triage_banner_html(self.triage)
         self.next_questions = self.model.next_findings(evidence, k=5)
         rows = "".join(
             f"<tr><td>{html.escape(r['label'])}</td><td>{r['information_gain']:.3f}</td>"
@@ -202,13 +203,6 @@ class TeachingWidget:
                                           (6, 0.35 * len(table) + 1.6))
         else:
             self.explanation.value = b""
-
-    @staticmethod
-    def _banner(triage: Triage) -> str:
-        messages = "".join(f"<li>{html.escape(m)}</li>" for m in triage.messages)
-        return (f"<div style='background:{LEVEL_COLOURS[triage.level]};padding:6px;"
-                f"border-radius:4px'><b>{html.escape(triage.headline)}</b>"
-                f"<ul>{messages}</ul><small>{html.escape(NOTICE)}</small></div>")
 
     def reveal(self) -> pd.DataFrame | None:
         """Show the differential and score the student's ranking (commit-first mode)."""

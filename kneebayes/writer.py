@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .config import NoisyOr, PriorsConfig, Probability, Table
+from .outputs import write_text
 
 __all__ = ["config_to_data", "write_toml"]
 
@@ -70,13 +72,14 @@ def config_to_data(config: PriorsConfig) -> dict[str, Any]:
     return data
 
 
-def write_toml(config: PriorsConfig, path: str | Path) -> Path:
-    """Write `config` as a priors file that :func:`kneebayes.load_model` reads back."""
+def write_toml(config: PriorsConfig, path: str | Path, inputs: Iterable[str | Path] = ()
+               ) -> Path:
+    """Write `config` as a priors file that :func:`kneebayes.load_model` reads back, safely
+    (:func:`kneebayes.outputs.write_text`); never onto `inputs`."""
     import tomli_w
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = (f"# {config.title}\n# Written by kneebayes from {config.path}. Educational and "
+    title = " ".join(config.title.split())  # one comment line, whatever the title holds
+    header = (f"# {title}\n# Written by kneebayes from {config.path}. Educational and "
               "research tool, not a medical device.\n")
-    path.write_text(header + tomli_w.dumps(config_to_data(config)), encoding="utf-8")
-    return path
+    text = header + tomli_w.dumps(config_to_data(config))
+    return write_text(path, text, inputs=inputs)

@@ -84,7 +84,9 @@ def test_nodes_lists_the_vocabulary(tmp_path):
     for nid in ("pfps", "weak_hip_muscles", "groin_pain", "straight_leg_raise_positive"):
         assert nid in done.stdout
     assert NOTICE in done.stdout
-    rows = json.loads(run("nodes", "--json", cwd=tmp_path).stdout)
+    payload = json.loads(run("nodes", "--json", cwd=tmp_path).stdout)
+    assert payload["notice"] == NOTICE
+    rows = payload["nodes"]
     assert {r["role"] for r in rows} >= {"factor", "cause", "finding"}
 
 
