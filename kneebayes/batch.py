@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import glob
 import itertools
+import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -436,6 +438,7 @@ def score_dask_file(
     target: str | Path,
     id_column: str | None = None,
     scheduler: str | None = None,
+    partition_bytes: int | str = "64MB",
 ) -> pd.Series:
     """Score a CSV or Parquet file (or glob of files) with Dask, for data larger than memory.
 
@@ -454,11 +457,20 @@ def score_dask_file(
     scheduler : str, optional
         Address of a running ``dask.distributed`` scheduler (``tcp://host:8786``); without
         one a local cluster of one single-threaded worker process per core is started.
+    partition_bytes : int or str
+        Bytes of CSV per partition (Dask's ``blocksize``); Parquet files are partitioned by
+        their row groups.
 
     Returns
     -------
     pandas.Series
         How many cases fell into each triage level.
+
+    Raises
+    ------
+    KneebayesError
+        For a bad input or output path, a bad cell (naming its 0-based row in the whole
+        input, or its id), or a scheduler that cannot be reached (an ``OSError``).
     """
     import dask
     import dask.dataframe as dd
@@ -473,18 +485,24 @@ def score_dask_file(
         for path in inputs:
             _check_columns(Path(path), _csv_header(Path(path)), id_column)
         # Text, as in score_file: ids unchanged, and no dtype guessed from the first block.
-        ddf = dd.read_csv(source, dtype=str, keep_default_na=False, skipinitialspace=True)
+        ddf = dd.read_csv(source, dtype=str, keep_default_na=False, skipinitialspace=True,
+                          blocksize=partition_bytes)
     else:
-        ddf = dd.read_parquet(source, index=False if id_column else None)
-        if id_column is not None and id_column not in ddf.columns:
-            raise EvidenceError(f"{source}: expected an id column {id_column!r}, got columns "
-                                f"{list(ddf.columns)[:8]}.{suggest(id_column, ddf.columns)}")
+        if inputs:  # a stored pandas index holds the ids, as in score_file
+            import pyarrow.parquet as pq
+
+            schema = pq.read_schema(inputs[0])
+            _check_columns(Path(inputs[0]), schema.names, id_column)
+            id_column = id_column or _stored_index(schema)
+        ddf = dd.read_parquet(source, index=False)
     scored = score_dask(ddf, model, id_column)
-    keep_index = id_column is not None or (in_format == "parquet" and ddf.index.name is not None)
+    keep_index = id_column is not None
     cluster = None
     if scheduler is None:
+        # Workers' own logs stay quiet: a bad cell is reported once, by kneebayes, below.
         cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=None,
+                               silence_logs=logging.CRITICAL)
     try:
         with Client(cluster if cluster is not None else scheduler, timeout="20s"), \
                 atomic_output(target, inputs=inputs, directory=out_format == "parquet") as part:
@@ -494,15 +512,27 @@ def score_dask_file(
             else:
                 write = scored.to_parquet(str(part), write_index=keep_index, compute=False,
                                           schema=_dask_schema(model))
+            # Counted per partition and added here: Dask's value_counts would shuffle.
+            counts = scored["triage"].map_partitions(_level_counts, meta=_level_counts(None))
             try:
-                _, counts = dask.compute(write, scored["triage"].value_counts())
+                with warnings.catch_warnings():  # the write is a graph, the counts an
+                    # expression: computed together so that the input is read once
+                    warnings.filterwarnings("ignore", "Computing mixed collections")
+                    _, counts = dask.compute(write, counts)
             except PartitionFailed as failed:
                 raise _explain_partition(model, ddf, id_column, failed) from None
     finally:
         if cluster is not None:
             cluster.close()
-    levels = pd.Series(0, index=pd.Index(TRIAGE_LEVELS, name="triage"))
-    return levels.add(counts, fill_value=0).astype(int)
+    return counts.groupby(level=0).sum().reindex(TRIAGE_LEVELS, fill_value=0).astype(int)
+
+
+def _level_counts(triage: pd.Series | None) -> pd.Series:
+    """Cases per triage level (every level, zeros included) of one partition."""
+    index = pd.Index(TRIAGE_LEVELS, name="triage")
+    if triage is None:
+        return pd.Series(0, index=index, dtype="int64")
+    return triage.value_counts().reindex(index, fill_value=0).astype("int64")
 
 
 def _dask_schema(model: DiagnosticModel) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Mapping
 from functools import cached_property
@@ -13,7 +14,7 @@ import pandas as pd
 
 from . import network as _network
 from . import reasoning, uncertainty
-from .checks import check_count, check_memory, check_seed
+from .checks import check_count, check_memory
 from .config import PriorsConfig, load_config
 from .engine import DEFAULT_MEMORY_BUDGET, CompiledEngine, EngineTooLarge
 from .errors import EvidenceError, KneebayesError, shorten
@@ -279,7 +280,10 @@ class DiagnosticModel:
                     **dict(zip(self.factors, factors.T, strict=True))}
         probability = posterior[cause].to_numpy()
         levels, flags = assess_batch(self.config, observed, probability)
-        return pd.DataFrame({"triage": levels, "red_flags": flags, f"p_{cause}": probability},
+        text = pd.StringDtype()  # typed text, so that Dask and Arrow need not guess it
+        return pd.DataFrame({"triage": pd.array(levels, dtype=text),
+                             "red_flags": pd.array(flags, dtype=text),
+                             f"p_{cause}": probability},
                             index=posterior.index)
 
     def score(self, cases: pd.DataFrame) -> pd.DataFrame:
@@ -491,11 +495,11 @@ class DiagnosticModel:
         """
         from .sampling import sample
 
-        n = check_count(n, "n", minimum=0)
-        check_memory(8.0 * n * (2 * len(self.config.nodes) + 4), self.memory_budget,
-                     f"a cohort of {n:,} cases", "sample fewer cases at a time (each seed "
-                     "gives its own cohort) or raise memory_budget")
-        return sample(self.config, n, seed=check_seed(seed), missing=missing, latent=latent)
+        if isinstance(n, numbers.Real):  # the size check first; sample() checks the type
+            check_memory(8.0 * n * (2 * len(self.config.nodes) + 4), self.memory_budget,
+                         f"a cohort of {n:,} cases", "sample fewer cases at a time (each "
+                         "seed gives its own cohort) or raise memory_budget")
+        return sample(self.config, n, seed=seed, missing=missing, latent=latent)
 
     def fit(self, cases: pd.DataFrame, prior_weight: float = 1.0, max_iter: int = 200,
             tol: float = 1e-7, start: DiagnosticModel | None = None) -> DiagnosticModel:

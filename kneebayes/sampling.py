@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .checks import check_count, check_seed
 from .config import PriorsConfig
 from .errors import KneebayesError, suggest
 from .tables import as_columns, node_log_tables, parent_index
@@ -54,9 +55,8 @@ def _missing_rates(config: PriorsConfig, missing: Missing, states: dict[str, np.
 def sample(config: PriorsConfig, n: int, seed: int | None = 0, missing: Missing = None,
            latent: bool = True) -> pd.DataFrame:
     """See :meth:`kneebayes.DiagnosticModel.sample`."""
-    if not isinstance(n, int | np.integer) or n < 0:
-        raise KneebayesError(f"n: expected a non-negative number of cases, got {n!r}.")
-    rng = np.random.default_rng(seed)
+    n = check_count(n, "n", minimum=0)
+    rng = np.random.default_rng(check_seed(seed))
     states: dict[str, np.ndarray] = {}
     for node in config.nodes.values():  # parents first
         present = np.exp(node_log_tables(node)[0][0])
