@@ -80,8 +80,9 @@ class Chunk:
 
 
 def _csv_header(path: Path) -> list[str]:
+    """The column names (stripped of spaces), before pandas renames duplicates 'x.1'."""
     with open(path, encoding="utf-8", newline="") as handle:
-        return next(csv.reader(handle), [])
+        return [name.strip() for name in next(csv.reader(handle), [])]
 
 
 def _read_error(path: Path, exc: Exception) -> KneebayesError:
@@ -131,7 +132,7 @@ def _csv_chunks(path: Path, chunk_rows: int, id_column: str | None) -> Iterator[
         # Every cell as text ('' for empty): ids and evidence words come back as written, and
         # a column that is 0/1 in one chunk and yes/no in the next reads the same way.
         with pd.read_csv(path, chunksize=chunk_rows, dtype=str, keep_default_na=False,
-                         skipinitialspace=True, encoding="utf-8") as reader:
+                         encoding="utf-8", header=0, names=names) as reader:
             rows = 0
             for frame in reader:
                 if id_column is None:
@@ -171,7 +172,11 @@ def _parquet_chunks(path: Path, chunk_rows: int, id_column: str | None) -> Itera
     id_name = id_column or (index_column if index_column and not index_column.startswith("__")
                             else "index" if index_column else ROW_COLUMN)
     rows = 0
-    for batch in parquet.iter_batches(batch_size=chunk_rows):
+    batches = parquet.iter_batches(batch_size=chunk_rows)
+    first = next(batches, None)
+    if first is None:  # no rows: one empty chunk, so that the output still has its columns
+        first = pa.RecordBatch.from_pylist([], schema=schema)
+    for batch in itertools.chain([first], batches):
         table = pa.Table.from_batches([batch])
         if id_source is None:
             ids = pa.array(np.arange(rows, rows + len(table)))
@@ -485,8 +490,8 @@ def score_dask_file(
         for path in inputs:
             _check_columns(Path(path), _csv_header(Path(path)), id_column)
         # Text, as in score_file: ids unchanged, and no dtype guessed from the first block.
-        ddf = dd.read_csv(source, dtype=str, keep_default_na=False, skipinitialspace=True,
-                          blocksize=partition_bytes)
+        ddf = dd.read_csv(source, dtype=str, keep_default_na=False, blocksize=partition_bytes)
+        ddf.columns = [str(c).strip() for c in ddf.columns]
     else:
         if inputs:  # a stored pandas index holds the ids, as in score_file
             import pyarrow.parquet as pq

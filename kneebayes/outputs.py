@@ -118,12 +118,15 @@ def check_target(target: str | Path, inputs: Iterable[str | Path] = (),
     KneebayesError
         Naming the path, what was expected and what was found.
     """
-    target = Path(target)
-    if str(target) in ("", "."):
+    # Lexically normalised ('out/../cases.csv' is 'cases.csv'): the checks below and the
+    # write see the same path.
+    target = Path(os.path.normpath(target))
+    if str(target) in ("", ".", ".."):
         raise KneebayesError(f"output {str(target)!r}: expected a file path, got a directory.")
     for source in inputs:
         source = Path(source)
-        if os.path.lexists(target) and os.path.exists(source) and _same_file(target, source):
+        if os.path.exists(source) and (_same_file(target, source) if os.path.lexists(target)
+                                       else target.resolve() == source.resolve()):
             raise KneebayesError(f"output {target}: expected a new path, got the input "
                                  f"{source} itself; kneebayes never overwrites its input.")
     ancestor = _first_existing(target.parent) if target.parent != Path() else Path(".")
