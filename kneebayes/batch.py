@@ -90,6 +90,8 @@ def _read_error(path: Path, exc: Exception) -> KneebayesError:
         return KneebayesError(f"{path}: expected UTF-8 text, got byte {exc.object[exc.start]:#04x} "
                               f"at byte {exc.start:,}, which is not UTF-8; re-save the file "
                               "as UTF-8.")
+    if isinstance(exc, OSError):
+        return KneebayesError(f"{path}: cannot be read: {exc.strerror or exc}.")
     if isinstance(exc, pd.errors.EmptyDataError):
         return KneebayesError(f"{path}: expected a header row naming the columns, got an empty "
                               "file.")
@@ -125,7 +127,7 @@ def _csv_chunks(path: Path, chunk_rows: int, id_column: str | None) -> Iterator[
 
     try:
         names = _csv_header(path)
-    except UnicodeDecodeError as exc:
+    except (UnicodeDecodeError, OSError) as exc:
         raise _read_error(path, exc) from None
     _check_columns(path, names, id_column)
     try:
@@ -143,7 +145,8 @@ def _csv_chunks(path: Path, chunk_rows: int, id_column: str | None) -> Iterator[
                     frame = frame.set_index(id_column)
                 rows += len(frame)
                 yield Chunk(frame, ids, id_column or ROW_COLUMN)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (UnicodeDecodeError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError
+            ) as exc:
         raise _read_error(path, exc) from None
 
 
@@ -509,7 +512,7 @@ def score_dask_file(
                                processes=True, dashboard_address=None,
                                silence_logs=logging.CRITICAL)
     try:
-        with Client(cluster if cluster is not None else scheduler, timeout="20s"), \
+        with Client(cluster if cluster is not None else scheduler, timeout="10s"), \
                 atomic_output(target, inputs=inputs, directory=out_format == "parquet") as part:
             if out_format == "csv":
                 write = scored.to_csv(str(part), single_file=True, index=keep_index,

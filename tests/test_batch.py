@@ -119,3 +119,70 @@ def test_score_dask_function_on_a_dask_frame(tiny_model):
     got = score_dask(dd.from_pandas(frame, npartitions=3), tiny_model).compute(
         scheduler="synchronous")
     pd.testing.assert_frame_equal(got, tiny_model.score(frame), check_exact=False, atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=50) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_dask_never_deletes_a_users_directory(default_model, cases, tmp_path, scheduler):
+    from kneebayes.batch import score_dask_file
+    from kneebayes.errors import KneebayesError
+
+    cases.to_csv(tmp_path / "cases.csv", index=False)
+    for name in ("mydocs.csv", "mydocs.parquet"):
+        mine = tmp_path / name
+        mine.mkdir()
+        (mine / "thesis.txt").write_text("years of work")
+        with pytest.raises(KneebayesError, match="directory"):
+            score_dask_file(default_model, tmp_path / "cases.csv", mine, "case_id", scheduler)
+        assert (mine / "thesis.txt").read_text() == "years of work"
+        assert sorted(p.name for p in mine.iterdir()) == ["thesis.txt"]
+
+
+def test_dask_parquet_output_and_its_rerun(default_model, cases, tmp_path, scheduler):
+    from kneebayes.batch import score_dask_file
+
+    cases.to_csv(tmp_path / "cases.csv", index=False)
+    target = tmp_path / "scores.parquet"
+    for _ in range(2):  # the second run replaces the dataset kneebayes wrote
+        levels = score_dask_file(default_model, tmp_path / "cases.csv", target, "case_id",
+                                 scheduler, partition_bytes=4_000)
+        out = pd.read_parquet(target)
+        assert list(out.index) == list(cases["case_id"]) and levels.sum() == len(cases)
+    want = expected(default_model, cases)
+    np.testing.assert_allclose(out[list(default_model.causes)], want[list(default_model.causes)],
+                               atol=1e-12)
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_dask_reads_columns_whose_spelling_changes_between_partitions(tiny_model, tmp_path,
+                                                                    scheduler):
+    from kneebayes.batch import score_dask_file
+
+    pain = ["1", "0"] * 500 + ["yes", "no"] * 500
+    pd.DataFrame({"pain": pain}).to_csv(tmp_path / "mixed.csv", index=False)
+    levels = score_dask_file(tiny_model, tmp_path / "mixed.csv", tmp_path / "out.csv",
+                             scheduler=scheduler, partition_bytes=1_000)
+    assert levels.sum() == 2000
+    out = pd.read_csv(tmp_path / "out.csv")
+    np.testing.assert_allclose(out["overuse"], tiny_model.score(pd.DataFrame(
+        {"pain": pain}))["overuse"], atol=1e-12)
+
+
+def test_dask_names_a_bad_cell_by_its_row_in_the_whole_file(tiny_model, tmp_path, scheduler):
+    from kneebayes.batch import score_dask_file
+    from kneebayes.errors import EvidenceError
+
+    pain = ["yes"] * 3000
+    pain[2718] = "maybe"
+    pd.DataFrame({"pain": pain}).to_csv(tmp_path / "cases.csv", index=False)
+    (tmp_path / "out.csv").write_text("previous\n")
+    with pytest.raises(EvidenceError, match=r"row 2718, column 'pain'.*'maybe'"):
+        score_dask_file(tiny_model, tmp_path / "cases.csv", tmp_path / "out.csv",
+                        scheduler=scheduler, partition_bytes=2_000)
+    assert (tmp_path / "out.csv").read_text() == "previous\n"
