@@ -14,6 +14,7 @@ import itertools
 import logging
 import os
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -101,11 +102,7 @@ def _read_error(path: Path, exc: Exception) -> KneebayesError:
 
 
 def _check_columns(path: Path, names: list[str], id_column: str | None) -> None:
-    seen, duplicated = set(), []
-    for name in names:
-        if name in seen and name not in duplicated:
-            duplicated.append(name)
-        seen.add(name)
+    duplicated = [name for name, count in Counter(names).items() if count > 1]
     if duplicated:
         raise EvidenceError(f"{path}: expected each column once, got {duplicated} more than "
                             "once in the header.")
