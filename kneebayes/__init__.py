@@ -8,17 +8,17 @@ An educational and research tool, not a medical device.
 """
 
 from .config import PriorsConfig, load_config
-from .errors import ConfigError, EvidenceError, KneebayesError
-from .model import DiagnosticModel, EngineFallbackWarning, load_model
+from .errors import ConfigError, EvidenceError, KneebayesError, ModelTooLarge
+from .model import DiagnosticModel, load_model
 from .triage import NOTICE, Triage
 
 __all__ = [
     "NOTICE",
     "ConfigError",
     "DiagnosticModel",
-    "EngineFallbackWarning",
     "EvidenceError",
     "KneebayesError",
+    "ModelTooLarge",
     "PriorsConfig",
     "Triage",
     "load_config",

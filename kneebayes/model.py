@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -19,20 +18,18 @@ from .config import PriorsConfig, load_config
 from .engine import DEFAULT_MEMORY_BUDGET, CompiledEngine, EngineTooLarge
 from .errors import EvidenceError, KneebayesError, shorten
 from .evidence import evidence_arrays, frame_arrays, normalise_evidence
+from .sparse import SparseEngine
 from .triage import Triage, assess, assess_batch
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
 
-__all__ = ["DiagnosticModel", "EngineFallbackWarning", "load_model"]
+__all__ = ["METHODS", "DiagnosticModel", "load_model"]
 
 Evidence = Mapping[str, Any] | None
-Method = Literal["compiled", "pgmpy"]
+Method = Literal["compiled", "dense", "sparse", "pgmpy"]
+METHODS = ("compiled", "dense", "sparse", "pgmpy")
 _BATCH_ROWS = 50_000  # rows per engine call: bounds peak memory however long the frame
-
-
-class EngineFallbackWarning(UserWarning):
-    """The compiled engine cannot hold this network; pgmpy answers instead (slower)."""
 
 
 def load_model(path: str | Path | None = None,
@@ -44,8 +41,9 @@ def load_model(path: str | Path | None = None,
     path : str or Path, optional
         A priors TOML file; the shipped ``default.toml`` when omitted.
     memory_budget : int, optional
-        Bytes the compiled engine may use (256 MiB by default); a network whose tables need
-        more is answered by pgmpy instead, with an :class:`EngineFallbackWarning`.
+        Bytes the engines may use (256 MiB by default). A network whose dense tables need
+        more is answered by the sparse engine; anything that cannot fit either way raises
+        :class:`~kneebayes.errors.ModelTooLarge` before allocating.
 
     Raises
     ------
@@ -152,25 +150,48 @@ class DiagnosticModel:
     # -- inference
 
     @cached_property
-    def engine(self) -> CompiledEngine | None:
-        """The compiled exact engine, or ``None`` (with a warning) when the network is too
-        large for it and pgmpy's VariableElimination answers instead."""
+    def engine(self) -> CompiledEngine | SparseEngine:
+        """The fastest exact engine for this model: the dense :class:`CompiledEngine` when
+        its tables fit the memory budget, else the :class:`~kneebayes.sparse.SparseEngine`,
+        whose cost follows the evidence rather than the number of causes."""
         try:
-            return CompiledEngine(self.config, self.memory_budget)
-        except EngineTooLarge as exc:
-            warnings.warn(
-                f"{self.config.path}: {exc}; falling back to pgmpy's VariableElimination, "
-                "which is exact but much slower.",
-                EngineFallbackWarning,
-                stacklevel=3,
-            )
+            return self.dense_engine
+        except EngineTooLarge:
+            return self.sparse_engine
+
+    @cached_property
+    def dense_engine(self) -> CompiledEngine:
+        """The dense compiled engine (every joint cause state enumerated).
+
+        Raises
+        ------
+        EngineTooLarge
+            When its tables would not fit the memory budget.
+        """
+        return CompiledEngine(self.config, self.memory_budget)
+
+    @cached_property
+    def sparse_engine(self) -> SparseEngine:
+        """The sparse exact engine (variable elimination on each evidence structure)."""
+        return SparseEngine(self.config, self.memory_budget)
+
+    def _backend(self, method: Method) -> CompiledEngine | SparseEngine | None:
+        """The engine `method` names; ``None`` for pgmpy."""
+        if method == "compiled":
+            return self.engine
+        if method == "dense":
+            return self.dense_engine
+        if method == "sparse":
+            return self.sparse_engine
+        if method == "pgmpy":
             return None
+        raise KneebayesError(f"method: expected one of {', '.join(map(repr, METHODS))}, got "
+                             f"{shorten(method)}.")
 
     def _cause_probabilities(self, observed: dict[str, int], method: Method) -> np.ndarray:
-        if method == "compiled" and self.engine is not None:
-            return self.engine.posterior(*evidence_arrays([observed], self.config))[0]
-        if method not in ("compiled", "pgmpy"):
-            raise ValueError(f"method: expected 'compiled' or 'pgmpy', got {method!r}")
+        backend = self._backend(method)
+        if backend is not None:
+            return backend.posterior(*evidence_arrays([observed], self.config))[0]
         return _network.variable_elimination(
             self.network, self.causes, observed, self._variable_elimination
         )
@@ -184,9 +205,11 @@ class DiagnosticModel:
             Finding or factor id to ``True``/``False``, ``1``/``0``, ``"present"``/
             ``"absent"``, ``"yes"``/``"no"`` or ``"positive"``/``"negative"``; a missing id
             (or ``None``/``NaN``) is unobserved.
-        method : {'compiled', 'pgmpy'}
-            The compiled engine (default), or pgmpy's VariableElimination on
-            :attr:`network`, the reference it is tested against.
+        method : {'compiled', 'dense', 'sparse', 'pgmpy'}
+            ``'compiled'`` (default): the fastest exact engine for this model
+            (:attr:`engine`); ``'dense'`` or ``'sparse'``: that engine; ``'pgmpy'``:
+            pgmpy's VariableElimination on :attr:`network`, the reference every engine is
+            tested against.
 
         Returns
         -------
@@ -201,7 +224,8 @@ class DiagnosticModel:
         observed = normalise_evidence(evidence, self.config)
         return self._series(self._checked(observed, method))
 
-    def posterior_batch(self, cases: pd.DataFrame) -> pd.DataFrame:
+    def posterior_batch(self, cases: pd.DataFrame, method: Method = "compiled"
+                        ) -> pd.DataFrame:
         """P(cause present | evidence) for every case of a DataFrame, exact.
 
         Parameters
@@ -210,6 +234,8 @@ class DiagnosticModel:
             A column per finding or factor id (any subset); cells ``True``/``False``,
             ``1``/``0``, ``"present"``/``"absent"``, ``"yes"``/``"no"``,
             ``"positive"``/``"negative"``, or ``NaN``/empty for unobserved.
+        method : {'compiled', 'dense', 'sparse', 'pgmpy'}
+            As for :meth:`posterior`.
 
         Returns
         -------
@@ -223,16 +249,16 @@ class DiagnosticModel:
             finding or factor, and any case whose evidence has probability zero.
         """
         findings, factors = frame_arrays(cases, self.config)
-        return self._posterior_arrays(findings, factors, cases.index)
+        return self._posterior_arrays(findings, factors, cases.index, method)
 
-    def _posterior_arrays(
-        self, findings: np.ndarray, factors: np.ndarray, index: pd.Index
-    ) -> pd.DataFrame:
+    def _posterior_arrays(self, findings: np.ndarray, factors: np.ndarray, index: pd.Index,
+                          method: Method = "compiled") -> pd.DataFrame:
+        backend = self._backend(method)
         out = np.empty((len(index), len(self.causes)))
         for lo in range(0, len(index), _BATCH_ROWS):
             part = slice(lo, lo + _BATCH_ROWS)
-            if self.engine is not None:
-                out[part] = self.engine.posterior(findings[part], factors[part])
+            if backend is not None:
+                out[part] = backend.posterior(findings[part], factors[part])
             else:
                 rows = range(lo, min(lo + _BATCH_ROWS, len(index)))
                 out[part] = [self._cause_probabilities(self._row(findings, factors, i), "pgmpy")
@@ -241,7 +267,7 @@ class DiagnosticModel:
         if len(impossible):
             first, detail = int(impossible[0]), ""
             try:
-                self._checked(self._row(findings, factors, first), "compiled")
+                self._checked(self._row(findings, factors, first), method)
             except EvidenceError as exc:
                 detail = f": {exc}"
             raise EvidenceError(

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from .config import STATES
-from .engine import EngineResult
-from .errors import KneebayesError, suggest
+from .engine import CompiledEngine, EngineResult
+from .errors import KneebayesError, ModelTooLarge, suggest
 from .evidence import evidence_arrays
 
 if TYPE_CHECKING:
@@ -28,13 +28,16 @@ def _run(model: DiagnosticModel, cases: list[dict[str, int]], joint: bool = Fals
          ) -> EngineResult:
     """One engine run over several evidence sets (normalised dicts)."""
     engine = model.engine
-    if engine is None:
-        raise KneebayesError(
-            "this reasoning needs the compiled engine, and the network is too large for its "
-            "memory budget: load the model with a larger memory_budget."
-        )
     findings, factors = evidence_arrays(cases, model.config)
-    return engine.run(findings, factors, joint=joint)
+    if not joint:
+        return engine.run(findings, factors)
+    if not isinstance(engine, CompiledEngine):
+        raise ModelTooLarge(
+            f"this reasoning needs the posterior over all {2**len(model.causes):,} joint "
+            "states of the causes, and the dense engine does not fit the memory budget: "
+            "ask about one cause (next_findings(..., target=CAUSE)), or load the model with "
+            "a larger memory_budget.")
+    return engine.run(findings, factors, joint=True)
 
 
 def _check_cause(model: DiagnosticModel, cause: str, what: str = "cause") -> int:

@@ -19,7 +19,7 @@ from kneebayes import engine as engine_module
 from kneebayes import model as model_module
 from kneebayes.config import NoisyOr
 from kneebayes.engine import CompiledEngine
-from kneebayes.model import EngineFallbackWarning
+from kneebayes.sparse import SparseEngine
 
 
 def random_cases(model: kb.DiagnosticModel, n: int, seed: int, rate: float = 0.3) -> pd.DataFrame:
@@ -116,17 +116,18 @@ def test_forty_observed_findings_do_not_underflow():
                                                            rel=1e-12)
 
 
-def test_too_large_network_falls_back_to_pgmpy_with_a_warning(tiny_model):
+def test_a_network_too_large_for_the_dense_engine_is_answered_by_the_sparse_one(tiny_model):
     model = kb.DiagnosticModel(tiny_model.config, memory_budget=2**10)
-    with pytest.warns(EngineFallbackWarning, match=r"tables need .* falling back to pgmpy"):
-        post = model.posterior({"pain": 1})
-    assert model.engine is None
-    np.testing.assert_allclose(post, tiny_model.posterior({"pain": 1}), atol=1e-12)
-    cases = pd.DataFrame({"pain": [1, 0], "fever": [np.nan, 1]})
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # warned once, at the first query, not again
+        warnings.simplefilter("error")  # exact either way: nothing to warn about
+        post = model.posterior({"pain": 1})
+        assert isinstance(model.engine, SparseEngine)
+        cases = pd.DataFrame({"pain": [1, 0], "fever": [np.nan, 1]})
         np.testing.assert_allclose(model.posterior_batch(cases),
                                    tiny_model.posterior_batch(cases), atol=1e-12)
+    np.testing.assert_allclose(post, tiny_model.posterior({"pain": 1}), atol=1e-12)
+    with pytest.raises(kb.ModelTooLarge):
+        _ = model.dense_engine
 
 
 def test_importing_and_a_first_posterior_do_not_import_pgmpy():

@@ -72,13 +72,14 @@ def _agree(model: kb.DiagnosticModel, observed: dict[str, int], label: str,
            include_unobserved_findings: bool = False) -> None:
     truth, _ = enumerate_posterior(model.config, observed, include_unobserved_findings)
     answers = {}
-    for method in ("compiled", "pgmpy"):
+    for method in ("compiled", "sparse", "pgmpy"):
         answers[method] = model.posterior(observed, method=method).reindex(model.causes)
         gap = float(np.max(np.abs(answers[method].to_numpy() - truth)))
         record_disagreement(f"{method} vs enumeration ({label})", gap)
         assert gap < TOL, (method, observed, answers[method], truth)
-    gap = float(np.max(np.abs(answers["compiled"] - answers["pgmpy"])))
-    record_disagreement(f"compiled vs pgmpy VariableElimination ({label})", gap)
+    for method in ("compiled", "sparse"):
+        gap = float(np.max(np.abs(answers[method] - answers["pgmpy"])))
+        record_disagreement(f"{method} vs pgmpy VariableElimination ({label})", gap)
     assert np.all((truth >= 0) & (truth <= 1))
 
 

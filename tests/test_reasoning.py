@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from enumeration import enumerate_cause_joint, enumerate_posterior
 from hypothesis import HealthCheck, given, settings
@@ -181,8 +182,14 @@ def test_unknown_cause_is_a_clear_error(tiny_model):
         tiny_model.compare({}, "overuse", "overuse")
 
 
-def test_reasoning_without_the_engine_says_so(tiny_model):
+def test_reasoning_that_needs_the_joint_says_so_when_the_dense_engine_cannot_fit(tiny_model):
     model = kb.DiagnosticModel(tiny_model.config, memory_budget=2**10)
-    with pytest.warns(kb.EngineFallbackWarning), pytest.raises(
-            kb.KneebayesError, match="needs the compiled engine"):
+    with pytest.raises(kb.ModelTooLarge, match="joint states of the causes"):
         model.next_findings({"pain": 1})
+    # what needs only marginals runs on the sparse engine, exactly
+    pd.testing.assert_frame_equal(model.explain({"pain": 1, "fever": 0}, "overuse"),
+                                  tiny_model.explain({"pain": 1, "fever": 0}, "overuse"),
+                                  atol=1e-12)
+    pd.testing.assert_frame_equal(model.next_findings({"pain": 1}, target="serious"),
+                                  tiny_model.next_findings({"pain": 1}, target="serious"),
+                                  atol=1e-12)

@@ -1,0 +1,355 @@
+"""Exact inference whose cost follows the structure of the evidence, not the number of causes.
+
+The dense engine (:mod:`kneebayes.engine`) enumerates every joint state of the causes, so its
+cost doubles with each cause. This engine uses what the noisy-OR form gives per case:
+
+- an unobserved finding sums to one and drops out;
+- a finding observed *absent* multiplies its parents' states by independent terms,
+  ``P(x = 0 | pa) = (1 - leak) * prod_{p present} (1 - w_p) / (1 - leak)``: one term per
+  parent, folded into that parent's unary potential (one matrix product for a whole batch);
+- only a finding observed *present* (``1 - P(x = 0 | pa)``), a full-table finding, the
+  causes' tables over their factors and the mechanisms tie variables together.
+
+What remains is a small factor graph per *evidence structure* (which noisy-OR findings are
+present, which table findings are observed). It is solved exactly by variable elimination
+on a bucket (junction) tree: an upward pass gives ``P(evidence)``, a downward pass every
+cause's marginal, both vectorised over all the cases that share the structure (their
+absent findings and observed factors differ only in unary potentials). Every potential is
+a probability and nothing is subtracted, so there is no cancellation; each message is
+rescaled by its maximum, its logarithm carried aside, so nothing underflows. The
+elimination order is greedy min-fill, computed once per structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .checks import check_memory
+from .config import NoisyOr, PriorsConfig
+from .engine import DEFAULT_MEMORY_BUDGET, EngineResult
+from .tables import node_log_tables, table_bytes
+
+__all__ = ["SparseEngine"]
+
+_WIDTH_CAP = 13  # cases whose joint structure has wider cliques are solved in smaller groups
+
+
+@dataclass
+class _Potential:
+    """A non-negative table over `scope` (variable indices), with a leading batch axis of
+    length 1 (shared by every case) or the batch size."""
+
+    scope: tuple[int, ...]
+    table: np.ndarray
+
+
+@dataclass
+class _Clique:
+    """The bucket of one eliminated variable: its local potentials, the messages from the
+    buckets eliminated before it, and the variables it passes on."""
+
+    variable: int
+    scope: tuple[int, ...]  # the clique: the variable and its separator
+    separator: tuple[int, ...]
+    local: list[_Potential] = field(default_factory=list)
+    children: list[int] = field(default_factory=list)  # cliques whose message comes here
+    parent: int | None = None
+
+
+def _min_fill_order(n: int, scopes: list[tuple[int, ...]]) -> list[int]:
+    """A greedy min-fill elimination order (ties: fewest neighbours, then lowest index)."""
+    neighbours = [set() for _ in range(n)]
+    for scope in scopes:
+        for v in scope:
+            neighbours[v].update(u for u in scope if u != v)
+    left, order = set(range(n)), []
+    while left:
+        def cost(v: int) -> tuple[int, int, int]:
+            near = list(neighbours[v] & left)
+            fill = sum(1 for i, a in enumerate(near) for b in near[i + 1:]
+                       if b not in neighbours[a])
+            return fill, len(near), v
+
+        v = min(left, key=cost)
+        near = neighbours[v] & left
+        for a in near:
+            neighbours[a].update(near - {a})
+        left.discard(v)
+        order.append(v)
+    return order
+
+
+def _rescaled(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`table` divided by its maximum over every axis but the batch axis, and log of it."""
+    top = table.reshape(len(table), -1).max(axis=1)
+    with np.errstate(divide="ignore"):
+        scaled = table / np.where(top > 0, top, 1.0).reshape(-1, *[1] * (table.ndim - 1))
+        return scaled, np.log(top)
+
+
+_GROUP = 6  # potentials per einsum call; the running product is rescaled between calls
+
+
+def _product(potentials: list[_Potential], scope: tuple[int, ...]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The product of `potentials` over the clique `scope` (axes in `scope`'s order), rescaled
+    to a maximum of one per case, and the log of the scale per case.
+
+    The product is taken a few potentials at a time and rescaled in between, so that forty
+    improbable findings on one cause cannot underflow it, as they would in one product.
+    """
+    axes = {v: i for i, v in enumerate(scope)}
+    out = [Ellipsis, *range(len(scope))]
+    cards = [1] * len(scope)
+    for p in potentials:
+        for v, size in zip(p.scope, p.table.shape[1:], strict=True):
+            cards[axes[v]] = size
+    table, log_scale = np.ones((1, *cards)), 0.0
+    for lo in range(0, len(potentials), _GROUP):
+        operands: list = [table, out]
+        for p in potentials[lo:lo + _GROUP]:
+            operands += [p.table, [Ellipsis, *(axes[v] for v in p.scope)]]
+        table, scale = _rescaled(np.einsum(*operands, out))
+        log_scale = log_scale + scale
+    return table, log_scale
+
+
+def _marginal(table: np.ndarray, scope: tuple[int, ...], keep: tuple[int, ...]) -> np.ndarray:
+    """Sum a clique table over every variable not in `keep`; axes in `keep`'s order."""
+    axes = {v: i for i, v in enumerate(scope)}
+    return np.einsum(table, [Ellipsis, *range(len(scope))],
+                     [Ellipsis, *(axes[v] for v in keep)])
+
+
+def _expanded(potential: _Potential, scope: tuple[int, ...]) -> np.ndarray:
+    """`potential`'s table with its axes placed as in the clique `scope` (size 1 elsewhere),
+    ready to broadcast against a clique table."""
+    axes = {v: i for i, v in enumerate(scope)}
+    order = sorted(range(len(potential.scope)), key=lambda i: axes[potential.scope[i]])
+    table = np.transpose(potential.table, (0, *(1 + i for i in order)))
+    shape = [table.shape[0]] + [1] * len(scope)
+    for i in order:
+        shape[1 + axes[potential.scope[i]]] = potential.table.shape[1 + i]
+    return table.reshape(shape)
+
+
+class _Plan:
+    """The bucket tree of one evidence structure: cliques in elimination order."""
+
+    def __init__(self, n: int, fixed: list[_Potential], structural: list[_Potential]):
+        scopes = [p.scope for p in fixed + structural] + [(v,) for v in range(n)]
+        self.order = _min_fill_order(n, scopes)
+        rank = {v: i for i, v in enumerate(self.order)}
+        self.cliques: dict[int, _Clique] = {}
+        pending: dict[int, list[tuple[int, ...]]] = {v: [] for v in range(n)}
+        for p in fixed + structural:
+            if p.scope:
+                pending[min(p.scope, key=rank.__getitem__)].append(p.scope)
+        for v in self.order:  # the scopes each bucket will hold, to size the cliques
+            scope = {v}.union(*pending[v]) if pending[v] else {v}
+            separator = tuple(sorted(scope - {v}, key=rank.__getitem__))
+            self.cliques[v] = _Clique(v, (v, *separator), separator)
+            if separator:
+                pending[separator[0]].append(separator)
+        for v, clique in self.cliques.items():
+            if clique.separator:
+                clique.parent = clique.separator[0]
+                self.cliques[clique.parent].children.append(v)
+        self.width = max(len(c.scope) for c in self.cliques.values())
+
+
+class SparseEngine:
+    """Exact posteriors of the causes for batches of cases, by variable elimination on the
+    structure each case's evidence leaves (see the module docstring).
+
+    Parameters
+    ----------
+    config : PriorsConfig
+    memory_budget : int, optional
+        Bytes for one pass's working arrays; cases are processed in groups that fit it.
+
+    Raises
+    ------
+    ModelTooLarge
+        When one case's largest clique would not fit the budget (checked per structure,
+        before its arrays are allocated).
+    """
+
+    def __init__(self, config: PriorsConfig, memory_budget: int = DEFAULT_MEMORY_BUDGET):
+        self.config = config
+        self.memory_budget = memory_budget
+        self.causes, self.factors, self.findings = config.causes, config.factors, config.findings
+        self.variables = config.factors + config.causes + config.mechanisms
+        index = {nid: i for i, nid in enumerate(self.variables)}
+        self._index = index
+        self._cause_vars = [index[c] for c in config.causes]
+        self._factor_vars = [index[f] for f in config.factors]
+        # Fixed potentials: the factors' priors and the tables of causes and mechanisms.
+        self._fixed = []
+        for nid in self.variables:
+            node = config.nodes[nid]
+            check_memory(table_bytes(len(node.parents)), memory_budget,
+                         f"the table of {nid} ({len(node.parents)} parents)",
+                         "give it fewer parents, or raise memory_budget")
+            present = np.exp(node_log_tables(node)[0][0])
+            table = np.stack([1.0 - present, present], axis=-1)
+            shape = (1, *(2,) * len(node.parents), 2)
+            self._fixed.append(_Potential((*(index[p] for p in node.parents), index[nid]),
+                                          table.reshape(shape)))
+        # Findings: a noisy-OR finding observed absent becomes, per parent, log q on the
+        # parent's 'present' state (and a constant log(1 - leak)); observed present, a
+        # table over its parents. A full-table finding is a table either way.
+        n_x, n_v = len(config.findings), len(self.variables)
+        self._noisy = np.array([isinstance(config.nodes[x].cpd, NoisyOr)
+                                for x in config.findings])
+        self._log_q = np.zeros((n_x, n_v))
+        self._log_keep = np.zeros(n_x)
+        self._present_tables: dict[int, np.ndarray] = {}  # built when first tied
+        self._scopes = []
+        for k, x in enumerate(config.findings):
+            node = config.nodes[x]
+            self._scopes.append(tuple(index[p] for p in node.parents))
+            if self._noisy[k]:
+                keep = np.log1p(-node.cpd.leak.mean)
+                self._log_keep[k] = keep
+                for p, w in node.cpd.weights.items():
+                    self._log_q[k, index[p]] = min(np.log1p(-w.mean) - keep, 0.0)
+        self._plans: dict[bytes, _Plan] = {}
+
+    def _present(self, k: int) -> np.ndarray:
+        """P(finding k present | its parents), over its parents' states (after the plan's
+        size check, so a wide finding is never expanded unless a case needs it)."""
+        if k not in self._present_tables:
+            node = self.config.nodes[self.findings[k]]
+            self._present_tables[k] = np.exp(node_log_tables(node)[0][0])
+        return self._present_tables[k]
+
+    def posterior(self, findings_obs: np.ndarray, factor_obs: np.ndarray) -> np.ndarray:
+        """P(cause present | evidence) per case: ``run(...).marginals``."""
+        return self.run(findings_obs, factor_obs).marginals
+
+    def run(self, findings_obs: np.ndarray, factor_obs: np.ndarray) -> EngineResult:
+        """Exact marginals, log odds and log evidence for each case.
+
+        Parameters
+        ----------
+        findings_obs : ndarray, shape (n, len(findings))
+            1 present, 0 absent, NaN unobserved.
+        factor_obs : ndarray, shape (n, len(factors))
+            Likewise for the contributing factors.
+
+        Returns
+        -------
+        EngineResult
+            NaN marginals where the evidence has probability zero.
+        """
+        n = len(findings_obs)
+        # Structural: what ties variables together (present noisy-OR findings, observed
+        # table findings); absent findings and observed factors are unary, per case.
+        structural = (findings_obs == 1) & self._noisy | ~np.isnan(findings_obs) & ~self._noisy
+        marginals = np.empty((n, len(self.causes)))
+        log_odds = np.empty((n, len(self.causes)))
+        log_evidence = np.empty(n)
+        pending = [np.lexsort(structural.T[::-1])]  # similar structures side by side
+        while pending:
+            rows = pending.pop()
+            union = structural[rows].any(axis=0)
+            plan = self._plan(union)
+            if plan.width > _WIDTH_CAP and (structural[rows] != structural[rows[0]]).any():
+                half = len(rows) // 2  # too wide for one pass: split, and try each half
+                pending += [rows[:half], rows[half:]]
+                continue
+            per_case = 8.0 * 4 * 2.0 ** plan.width
+            check_memory(per_case, self.memory_budget, f"a clique of {plan.width} variables "
+                         "for one case", "raise memory_budget")
+            step = max(1, int(self.memory_budget // per_case))
+            for lo in range(0, len(rows), step):
+                part = rows[lo:lo + step]
+                m, o, z = self._solve(plan, union, structural[part], findings_obs[part],
+                                      factor_obs[part])
+                marginals[part], log_odds[part], log_evidence[part] = m, o, z
+        return EngineResult(marginals=marginals, log_odds=log_odds, log_evidence=log_evidence)
+
+    def _plan(self, union: np.ndarray) -> _Plan:
+        key = np.packbits(union).tobytes()
+        plan = self._plans.get(key)
+        if plan is None:
+            scopes = [_Potential(self._scopes[k], np.empty(0)) for k in np.flatnonzero(union)
+                      if self._scopes[k]]
+            plan = self._plans[key] = _Plan(len(self.variables), self._fixed, scopes)
+        return plan
+
+    def _solve(self, plan: _Plan, union: np.ndarray, structural: np.ndarray,
+               findings: np.ndarray, factors: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        b, n_v = len(findings), len(self.variables)
+        # Unary potentials, in log space: absent noisy-OR findings and observed factors.
+        absent = (findings == 0) & self._noisy
+        log_unary = np.zeros((b, n_v, 2))
+        log_unary[:, :, 1] = absent.astype(float) @ self._log_q
+        constant = absent.astype(float) @ self._log_keep
+        with np.errstate(divide="ignore"):
+            for j, v in enumerate(self._factor_vars):
+                seen = ~np.isnan(factors[:, j])
+                log_unary[seen, v, 0] += np.log(factors[seen, j] == 0)
+                log_unary[seen, v, 1] += np.log(factors[seen, j] == 1)
+            top = log_unary.max(axis=2)
+            constant += top.sum(axis=1)
+            unary = np.exp(log_unary - top[:, :, None])
+            potentials = list(self._fixed)
+            for k in np.flatnonzero(union):
+                present = self._present(k)
+                if not self._scopes[k]:  # a finding without parents: a constant
+                    constant += np.log(np.where(findings[:, k] == 1, present[0],
+                                                np.where(findings[:, k] == 0,
+                                                         1.0 - present[0], 1.0)))
+                    continue
+                if self._noisy[k] and structural[:, k].all():
+                    table = present[None, :]  # the same for every case: shared
+                else:  # the finding's table where it ties its parents, ones elsewhere
+                    table = np.where(~structural[:, k:k + 1], 1.0,
+                                     np.where(findings[:, k:k + 1] == 1, present[None, :],
+                                              1.0 - present[None, :]))
+                potentials.append(_Potential(self._scopes[k], table.reshape(
+                    len(table), *(2,) * len(self._scopes[k]))))
+        potentials += [_Potential((v,), unary[:, v]) for v in range(n_v)]
+        return self._calibrate(plan, potentials, constant)
+
+    def _calibrate(self, plan: _Plan, potentials: list[_Potential], constant: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rank = {v: i for i, v in enumerate(plan.order)}
+        local: dict[int, list[_Potential]] = {v: [] for v in plan.order}
+        for p in potentials:
+            local[min(p.scope, key=rank.__getitem__)].append(p)
+        log_z = constant.copy()
+        up: dict[int, _Potential] = {}
+        cliques: dict[int, np.ndarray] = {}
+        for v in plan.order:  # upward: each clique's product, and its message to its parent
+            clique = plan.cliques[v]
+            table, log_scale = _product(local[v] + [up[c] for c in clique.children],
+                                        clique.scope)
+            cliques[v] = table
+            message, top = _rescaled(_marginal(table, clique.scope, clique.separator))
+            log_z += log_scale + top
+            if clique.parent is not None:
+                up[v] = _Potential(clique.separator, message)
+        down: dict[int, np.ndarray] = {}
+        marginals = {}
+        for v in reversed(plan.order):  # downward (Hugin): beliefs, and what each child lacks
+            clique = plan.cliques[v]
+            belief = cliques[v] if v not in down else cliques[v] * down[v]
+            marginals[v] = _marginal(belief, clique.scope, (v,))
+            for c in clique.children:
+                separator = plan.cliques[c].separator
+                sent = _expanded(up[c], clique.scope)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    lacking = np.where(sent > 0, belief / np.where(sent > 0, sent, 1.0), 0.0)
+                message = _rescaled(_marginal(lacking, clique.scope, separator))[0]
+                down[c] = _expanded(_Potential(separator, message), plan.cliques[c].scope)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pairs = np.stack([marginals[v] for v in self._cause_vars], axis=1)  # b x C x 2
+            total = pairs.sum(axis=2)
+            return (pairs[:, :, 1] / total, np.log(pairs[:, :, 1]) - np.log(pairs[:, :, 0]),
+                    log_z)
