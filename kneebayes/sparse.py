@@ -135,6 +135,17 @@ def _expanded(potential: _Potential, scope: tuple[int, ...]) -> np.ndarray:
     return table.reshape(shape)
 
 
+@dataclass
+class _Tables:
+    """The potentials that depend on the parameters, for one or many parameter sets."""
+
+    values: np.ndarray  # sets x parameters
+    fixed: list[_Potential]  # priors of factors, tables of causes and mechanisms
+    log_q: np.ndarray  # sets x findings x variables: absent noisy-OR terms per parent
+    log_keep: np.ndarray  # sets x findings: log(1 - leak)
+    present: dict[int, np.ndarray] = field(default_factory=dict)  # finding -> sets x states
+
+
 class _Plan:
     """The bucket tree of one evidence structure: cliques in elimination order."""
 
@@ -186,45 +197,87 @@ class SparseEngine:
         self._index = index
         self._cause_vars = [index[c] for c in config.causes]
         self._factor_vars = [index[f] for f in config.factors]
-        # Fixed potentials: the factors' priors and the tables of causes and mechanisms.
-        self._fixed = []
         for nid in self.variables:
-            node = config.nodes[nid]
-            check_memory(table_bytes(len(node.parents)), memory_budget,
-                         f"the table of {nid} ({len(node.parents)} parents)",
+            check_memory(table_bytes(len(config.nodes[nid].parents)), memory_budget,
+                         f"the table of {nid} ({len(config.nodes[nid].parents)} parents)",
                          "give it fewer parents, or raise memory_budget")
-            present = np.exp(node_log_tables(node)[0][0])
-            table = np.stack([1.0 - present, present], axis=-1)
-            shape = (1, *(2,) * len(node.parents), 2)
-            self._fixed.append(_Potential((*(index[p] for p in node.parents), index[nid]),
-                                          table.reshape(shape)))
-        # Findings: a noisy-OR finding observed absent becomes, per parent, log q on the
-        # parent's 'present' state (and a constant log(1 - leak)); observed present, a
-        # table over its parents. A full-table finding is a table either way.
-        n_x, n_v = len(config.findings), len(self.variables)
         self._noisy = np.array([isinstance(config.nodes[x].cpd, NoisyOr)
                                 for x in config.findings])
-        self._log_q = np.zeros((n_x, n_v))
-        self._log_keep = np.zeros(n_x)
-        self._present_tables: dict[int, np.ndarray] = {}  # built when first tied
-        self._scopes = []
-        for k, x in enumerate(config.findings):
-            node = config.nodes[x]
-            self._scopes.append(tuple(index[p] for p in node.parents))
-            if self._noisy[k]:
-                keep = np.log1p(-node.cpd.leak.mean)
-                self._log_keep[k] = keep
-                for p, w in node.cpd.weights.items():
-                    self._log_q[k, index[p]] = min(np.log1p(-w.mean) - keep, 0.0)
+        self._scopes = [tuple(index[p] for p in config.nodes[x].parents)
+                        for x in config.findings]
+        self._columns = config.parameter_columns
+        self._point = self._tables(np.array([[p.value.mean for p in config.parameters()]]))
         self._plans: dict[bytes, _Plan] = {}
 
-    def _present(self, k: int) -> np.ndarray:
-        """P(finding k present | its parents), over its parents' states (after the plan's
-        size check, so a wide finding is never expanded unless a case needs it)."""
-        if k not in self._present_tables:
+    def _tables(self, values: np.ndarray) -> _Tables:
+        """Every potential that depends on the parameters, for parameter sets `values` (sets
+        x parameters, in :meth:`PriorsConfig.parameters` order)."""
+        config, index = self.config, self._index
+        fixed = []  # the factors' priors and the tables of causes and mechanisms
+        for nid in self.variables:
+            node = config.nodes[nid]
+            present = np.exp(node_log_tables(node, values[:, self._columns[nid]])[0])
+            table = np.stack([1.0 - present, present], axis=-1)
+            fixed.append(_Potential((*(index[p] for p in node.parents), index[nid]),
+                                    table.reshape(len(values), *(2,) * len(node.parents), 2)))
+        # A noisy-OR finding observed absent becomes, per parent, log q on the parent's
+        # 'present' state, and a constant log(1 - leak); Diez: q = (1 - w) / (1 - leak), a
+        # weight below the leak read as the leak.
+        n_x, n_v = len(config.findings), len(self.variables)
+        log_q, log_keep = np.zeros((len(values), n_x, n_v)), np.zeros((len(values), n_x))
+        for k, x in enumerate(config.findings):
+            node = config.nodes[x]
+            if not self._noisy[k]:
+                continue
+            column = {p.slot: c for p, c in zip(node.parameters, self._columns[x],
+                                                strict=True)}
+            log_keep[:, k] = np.log1p(-values[:, column["leak"]])
+            for p in node.parents:
+                log_q[:, k, index[p]] = np.minimum(
+                    np.log1p(-values[:, column[p]]) - log_keep[:, k], 0.0)
+        return _Tables(values, fixed, log_q, log_keep)
+
+    def _present(self, tables: _Tables, k: int) -> np.ndarray:
+        """P(finding k present | its parents), sets x parent states; built when a case first
+        ties the finding's parents (after the plan's size check)."""
+        if k not in tables.present:
             node = self.config.nodes[self.findings[k]]
-            self._present_tables[k] = np.exp(node_log_tables(node)[0][0])
-        return self._present_tables[k]
+            tables.present[k] = np.exp(node_log_tables(
+                node, tables.values[:, self._columns[node.id]])[0])
+        return tables.present[k]
+
+    def sweep(self, values: np.ndarray, findings_obs: np.ndarray, factor_obs: np.ndarray
+              ) -> np.ndarray:
+        """P(cause present | one case's evidence) under many parameter sets at once.
+
+        Parameters
+        ----------
+        values : ndarray, shape (sets, parameters)
+            Parameter sets, columns in :meth:`PriorsConfig.parameters` order.
+        findings_obs, factor_obs : ndarray, shape (1, len(findings)), (1, len(factors))
+            The case, as for :meth:`run`.
+
+        Returns
+        -------
+        ndarray, shape (sets, causes)
+        """
+        structural = self._structural(findings_obs)
+        plan = self._plan(structural[0])
+        per_set = 8.0 * 4 * 2.0 ** plan.width
+        check_memory(per_set, self.memory_budget, f"a clique of {plan.width} variables "
+                     "for one parameter set", "raise memory_budget")
+        step = max(1, int(self.memory_budget // per_set))
+        out = np.empty((len(values), len(self.causes)))
+        for lo in range(0, len(values), step):
+            tables = self._tables(values[lo:lo + step])
+            out[lo:lo + step] = self._solve(plan, structural[0], structural, findings_obs,
+                                            factor_obs, tables)[0]
+        return out
+
+    def _structural(self, findings_obs: np.ndarray) -> np.ndarray:
+        """What ties variables together, per case: present noisy-OR findings and observed
+        table findings (absent findings and observed factors are unary terms)."""
+        return (findings_obs == 1) & self._noisy | ~np.isnan(findings_obs) & ~self._noisy
 
     def posterior(self, findings_obs: np.ndarray, factor_obs: np.ndarray) -> np.ndarray:
         """P(cause present | evidence) per case: ``run(...).marginals``."""
@@ -246,9 +299,7 @@ class SparseEngine:
             NaN marginals where the evidence has probability zero.
         """
         n = len(findings_obs)
-        # Structural: what ties variables together (present noisy-OR findings, observed
-        # table findings); absent findings and observed factors are unary, per case.
-        structural = (findings_obs == 1) & self._noisy | ~np.isnan(findings_obs) & ~self._noisy
+        structural = self._structural(findings_obs)
         marginals = np.empty((n, len(self.causes)))
         log_odds = np.empty((n, len(self.causes)))
         log_evidence = np.empty(n)
@@ -268,7 +319,7 @@ class SparseEngine:
             for lo in range(0, len(rows), step):
                 part = rows[lo:lo + step]
                 m, o, z = self._solve(plan, union, structural[part], findings_obs[part],
-                                      factor_obs[part])
+                                      factor_obs[part], self._point)
                 marginals[part], log_odds[part], log_evidence[part] = m, o, z
         return EngineResult(marginals=marginals, log_odds=log_odds, log_evidence=log_evidence)
 
@@ -278,40 +329,42 @@ class SparseEngine:
         if plan is None:
             scopes = [_Potential(self._scopes[k], np.empty(0)) for k in np.flatnonzero(union)
                       if self._scopes[k]]
-            plan = self._plans[key] = _Plan(len(self.variables), self._fixed, scopes)
+            plan = self._plans[key] = _Plan(len(self.variables), self._point.fixed, scopes)
         return plan
 
     def _solve(self, plan: _Plan, union: np.ndarray, structural: np.ndarray,
-               findings: np.ndarray, factors: np.ndarray
+               findings: np.ndarray, factors: np.ndarray, tables: _Tables
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        b, n_v = len(findings), len(self.variables)
+        """Calibrate `plan` for a batch: cases (one parameter set) or parameter sets (one
+        case); whichever is one broadcasts against the other."""
+        n_v = len(self.variables)
         # Unary potentials, in log space: absent noisy-OR findings and observed factors.
-        absent = (findings == 0) & self._noisy
-        log_unary = np.zeros((b, n_v, 2))
-        log_unary[:, :, 1] = absent.astype(float) @ self._log_q
-        constant = absent.astype(float) @ self._log_keep
+        absent = ((findings == 0) & self._noisy).astype(float)
+        log_unary = np.zeros((max(len(findings), len(tables.values)), n_v, 2))
+        log_unary[:, :, 1] = np.einsum("bk,dkv->bdv", absent, tables.log_q).reshape(-1, n_v)
+        constant = np.einsum("bk,dk->bd", absent, tables.log_keep).reshape(-1)
         with np.errstate(divide="ignore"):
             for j, v in enumerate(self._factor_vars):
-                seen = ~np.isnan(factors[:, j])
-                log_unary[seen, v, 0] += np.log(factors[seen, j] == 0)
-                log_unary[seen, v, 1] += np.log(factors[seen, j] == 1)
+                for state in (0, 1):
+                    log_unary[:, v, state] += np.log(np.isnan(factors[:, j])
+                                                      | (factors[:, j] == state))
             top = log_unary.max(axis=2)
             constant += top.sum(axis=1)
             unary = np.exp(log_unary - top[:, :, None])
-            potentials = list(self._fixed)
+            potentials = list(tables.fixed)
             for k in np.flatnonzero(union):
-                present = self._present(k)
+                present = self._present(tables, k)
                 if not self._scopes[k]:  # a finding without parents: a constant
-                    constant += np.log(np.where(findings[:, k] == 1, present[0],
+                    constant += np.log(np.where(findings[:, k] == 1, present[:, 0],
                                                 np.where(findings[:, k] == 0,
-                                                         1.0 - present[0], 1.0)))
+                                                         1.0 - present[:, 0], 1.0)))
                     continue
                 if self._noisy[k] and structural[:, k].all():
-                    table = present[None, :]  # the same for every case: shared
+                    table = present  # the same for every case: shared
                 else:  # the finding's table where it ties its parents, ones elsewhere
                     table = np.where(~structural[:, k:k + 1], 1.0,
-                                     np.where(findings[:, k:k + 1] == 1, present[None, :],
-                                              1.0 - present[None, :]))
+                                     np.where(findings[:, k:k + 1] == 1, present,
+                                              1.0 - present))
                 potentials.append(_Potential(self._scopes[k], table.reshape(
                     len(table), *(2,) * len(self._scopes[k]))))
         potentials += [_Potential((v,), unary[:, v]) for v in range(n_v)]

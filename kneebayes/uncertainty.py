@@ -3,9 +3,8 @@ numbers in the priors file?
 
 Every parameter has a Beta distribution (``{ mean, n }`` or ``{ low, high }`` in the file; a
 plain number gets :data:`DEFAULT_STRENGTH`). For one evidence set, :class:`ParameterSweep`
-computes the exact posterior under many parameter sets at once, vectorised over the sets:
-only the factors, causes, mechanisms and the *observed* findings enter, so a thousand sets
-cost about as much as a few hundred ordinary queries.
+computes the exact posterior under many parameter sets at once, on the sparse engine with
+the sets as its batch, so a thousand sets cost about as much as a few ordinary queries.
 """
 
 from __future__ import annotations
@@ -19,7 +18,8 @@ from .checks import check_count, check_fraction, check_memory, check_seed
 from .config import PriorsConfig
 from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import KneebayesError, suggest
-from .tables import consistent_states, node_log_tables, parent_index, parent_states
+from .evidence import evidence_arrays
+from .sparse import SparseEngine
 
 __all__ = [
     "DEFAULT_STRENGTH",
@@ -53,21 +53,21 @@ def beta_parameters(config: PriorsConfig, default_strength: float = DEFAULT_STRE
     return pd.DataFrame(rows).set_index("path")
 
 
-def _log_sum_exp(values: np.ndarray, axis: int) -> np.ndarray:
-    # Not scipy.special.logsumexp: its extra checks doubled the time of 1,000 draws here.
-    top = np.max(values, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    return np.squeeze(np.log(np.exp(values - top).sum(axis=axis, keepdims=True)) + top, axis)
-
-
 class ParameterSweep:
     """Exact P(cause present | evidence) under many parameter sets, for one evidence set.
+
+    The sparse engine's core (:meth:`kneebayes.sparse.SparseEngine.sweep`) with the
+    parameter sets as its batch: the same variable elimination that answers a batch of
+    cases, so the sweep has the engine's size policy (one memory budget, passes sized from
+    it) and no limit of its own on the number of causes or factors.
 
     Parameters
     ----------
     config : PriorsConfig
     observed : mapping of str to {0, 1}
         Normalised evidence (findings and factors).
+    memory_budget : int
+        Bytes for one pass's working arrays.
     """
 
     def __init__(self, config: PriorsConfig, observed: Mapping[str, int],
@@ -75,91 +75,14 @@ class ParameterSweep:
         self.config = config
         self.paths = [p.path for p in config.parameters()]
         self.means = np.array([p.value.mean for p in config.parameters()])
-        self._columns = config.parameter_columns
-        causes, mechs, factors = config.causes, config.mechanisms, config.factors
-        n_c, n_m = len(causes), len(mechs)
-        if n_c + n_m > 16 or len(factors) > 12:
-            raise KneebayesError(
-                f"{n_c} causes, {n_m} mechanisms and {len(factors)} factors are too many for "
-                "the vectorised uncertainty analysis (at most 16 latent nodes, 12 factors)."
-            )
-        self.cause_bits = parent_states(n_c).astype(float)
-        self.factor_bits = parent_states(len(factors))
-        latent_bits = parent_states(n_c + n_m)  # cause bits first, mechanism bits fastest
-        position = {nid: i for i, nid in enumerate(causes + mechs)}
-        fposition = {nid: i for i, nid in enumerate(factors)}
-        # Factor states that contradict observed factors get probability zero.
-        factor_obs = np.array([[observed.get(f, np.nan) for f in factors]], dtype=float)
-        self._factor_mask = np.where(consistent_states(factor_obs, self.factor_bits)[0], 0.0,
-                                     -np.inf)
-        self._factors = [(self._columns[f], self.factor_bits[:, j])
-                         for j, f in enumerate(factors)]
-        self._causes = [(config.nodes[c], parent_index(
-            self.factor_bits, [fposition[p] for p in config.nodes[c].parents]))
-            for c in causes]
-        # Observed findings on causes only: their tables over cause states.
-        self._direct, self._latent = [], []
-        for x in config.findings:
-            if x not in observed:
-                continue
-            node = config.nodes[x]
-            if any(p in mechs for p in node.parents):
-                self._latent.append((node, parent_index(
-                    latent_bits, [position[p] for p in node.parents]), observed[x]))
-            else:
-                self._direct.append((node, parent_index(
-                    self.cause_bits.astype(int), [position[p] for p in node.parents]),
-                    observed[x]))
-        self._mechanisms = [(config.nodes[m], parent_index(
-            latent_bits, [position[p] for p in config.nodes[m].parents]),
-            latent_bits[:, n_c + k]) for k, m in enumerate(mechs)]
-        self._n_mech = n_m
-        # Parameter sets per vectorised pass, from the budget: each set holds a factor state
-        # x cause state array and a latent-state array, a few copies of each.
-        per_set = 8.0 * 4 * (len(self.factor_bits) * len(self.cause_bits)
-                             + len(latent_bits) + len(self.paths))
-        check_memory(per_set, memory_budget, "one parameter set of the uncertainty sweep",
-                     "raise memory_budget")
-        self.sets_per_pass = int(min(256, memory_budget // per_set))
-
-    def _node_logs(self, node, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return node_log_tables(node, values[:, self._columns[node.id]])
+        self._engine = SparseEngine(config, memory_budget)
+        self._case = evidence_arrays([dict(observed)], config)
 
     def posterior(self, values: np.ndarray) -> np.ndarray:
         """P(cause present | evidence), shape (sets, causes), for parameter sets `values`
         (sets x parameters, columns in the order of :attr:`paths`)."""
         values = np.clip(np.atleast_2d(values), _LOW, _HIGH)
-        step = self.sets_per_pass
-        return np.vstack([self._posterior(values[i:i + step])
-                          for i in range(0, len(values), step)])
-
-    def _posterior(self, values: np.ndarray) -> np.ndarray:
-        d = len(values)
-        # Factor layer: log P(f) for every joint factor state, then log P(cause state | f).
-        log_f = np.tile(self._factor_mask, (d, 1))
-        for cols, bit in self._factors:
-            p = values[:, cols[0]][:, None]
-            log_f += np.where(bit == 1, np.log(p), np.log1p(-p))
-        base = np.zeros((d, len(self.factor_bits)))
-        delta = np.empty((d, len(self.factor_bits), len(self._causes)))
-        for i, (node, index) in enumerate(self._causes):
-            present, absent = self._node_logs(node, values)
-            base += absent[:, index]
-            delta[:, :, i] = present[:, index] - absent[:, index]
-        log_joint = _log_sum_exp((log_f + base)[:, :, None] + delta @ self.cause_bits.T, axis=1)
-        for node, index, state in self._direct:
-            logs = self._node_logs(node, values)[1 - state]  # state 1 -> present logs
-            log_joint += logs[:, index]
-        if self._n_mech:
-            log_latent = np.zeros((d, len(self.cause_bits) * 2**self._n_mech))
-            for node, index, bit in self._mechanisms:
-                present, absent = self._node_logs(node, values)
-                log_latent += np.where(bit == 1, present[:, index], absent[:, index])
-            for node, index, state in self._latent:
-                log_latent += self._node_logs(node, values)[1 - state][:, index]
-            log_joint += _log_sum_exp(log_latent.reshape(d, len(self.cause_bits), -1), axis=2)
-        log_joint -= _log_sum_exp(log_joint, axis=1)[:, None]
-        return np.exp(log_joint) @ self.cause_bits
+        return self._engine.sweep(values, *self._case)
 
 
 def credible_posterior(config: PriorsConfig, observed: Mapping[str, int], draws: int = 1000,

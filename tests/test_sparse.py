@@ -116,3 +116,16 @@ def test_every_query_method_gives_the_same_answer(default_model):
             np.testing.assert_allclose(other, answers[0], atol=TOL)
     with pytest.raises(kb.KneebayesError, match="method: expected one of"):
         default_model.posterior({}, method="fast")
+
+
+def test_credible_intervals_and_the_tornado_work_at_twenty_causes():
+    model = kb.DiagnosticModel(larger_network(20, 100, 8, seed=20))
+    findings, _ = sampled_evidence(model, 1, 0.5, seed=3)
+    evidence = {x: int(v) for x, v in zip(model.findings, findings[0], strict=True)
+                if not np.isnan(v)}
+    intervals = model.credible_posterior(evidence, draws=200, seed=0)
+    point = model.posterior(evidence).reindex(intervals.index)
+    np.testing.assert_allclose(intervals["posterior"], point, atol=1e-9)
+    assert ((intervals["low"] <= point) & (point <= intervals["high"])).all()
+    tornado = model.sensitivity(evidence, "c0")
+    assert len(tornado) == sum(1 for _ in model.config.parameters())
