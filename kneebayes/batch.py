@@ -82,7 +82,7 @@ class Chunk:
 
 def _csv_header(path: Path) -> list[str]:
     """The column names (stripped of spaces), before pandas renames duplicates 'x.1'."""
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         return [name.strip() for name in next(csv.reader(handle), [])]
 
 
@@ -93,12 +93,15 @@ def _read_error(path: Path, exc: Exception) -> KneebayesError:
                               "as UTF-8.")
     if isinstance(exc, OSError):
         return KneebayesError(f"{path}: cannot be read: {exc.strerror or exc}.")
+    if "UTF8" in str(exc) or "UTF-8" in str(exc):
+        return KneebayesError(f"{path}: expected UTF-8 text, got bytes that are not UTF-8 "
+                              "after the header; re-save the file as UTF-8.")
     if isinstance(exc, pd.errors.EmptyDataError):
         return KneebayesError(f"{path}: expected a header row naming the columns, got an empty "
                               "file.")
     text = " ".join(str(exc).split())
-    return KneebayesError(f"{path}: expected a CSV file of cases, got a file pandas cannot "
-                          f"parse: {text[:200]}")
+    return KneebayesError(f"{path}: expected a CSV file of cases, got a file that cannot be "
+                          f"parsed: {text[:200]}")
 
 
 def _check_columns(path: Path, names: list[str], id_column: str | None) -> None:
@@ -121,29 +124,44 @@ def _check_input(path: Path) -> None:
 
 def _csv_chunks(path: Path, chunk_rows: int, id_column: str | None) -> Iterator[Chunk]:
     import pyarrow as pa
+    import pyarrow.csv as pv
 
     try:
         names = _csv_header(path)
     except (UnicodeDecodeError, OSError) as exc:
         raise _read_error(path, exc) from None
+    if not names:
+        raise _read_error(path, pd.errors.EmptyDataError())
     _check_columns(path, names, id_column)
+    # pyarrow's multithreaded reader, every cell as text ('' for empty): ids and evidence
+    # words come back as written, and a column that is 0/1 in one block and yes/no in the
+    # next reads the same way.
+    text = pv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                             strings_can_be_null=False, quoted_strings_can_be_null=False)
     try:
-        # Every cell as text ('' for empty): ids and evidence words come back as written, and
-        # a column that is 0/1 in one chunk and yes/no in the next reads the same way.
-        with pd.read_csv(path, chunksize=chunk_rows, dtype=str, keep_default_na=False,
-                         encoding="utf-8", header=0, names=names) as reader:
-            rows = 0
-            for frame in reader:
+        reader = pv.open_csv(path, read_options=pv.ReadOptions(column_names=names,
+                                                               skip_rows=1),
+                             convert_options=text)
+        first = next(reader, None)  # no rows: one empty chunk, so the output has columns
+        batches = itertools.chain([first], reader) if first is not None else [
+            pa.RecordBatch.from_pylist([], schema=reader.schema)]
+        rows = 0
+        for batch in batches:
+            table = pa.Table.from_batches([batch])
+            for lo in range(0, max(len(table), 1), chunk_rows):
+                part = table.slice(lo, chunk_rows)
                 if id_column is None:
-                    ids = pa.array(np.arange(rows, rows + len(frame)))
-                    frame.index = pd.RangeIndex(rows, rows + len(frame), name=ROW_COLUMN)
+                    ids = pa.array(np.arange(rows, rows + len(part)))
                 else:
-                    ids = pa.array(frame[id_column].to_numpy(dtype=object), type=pa.string())
-                    frame = frame.set_index(id_column)
+                    ids = part.column(id_column).combine_chunks()
+                    part = part.drop_columns([id_column])
+                frame = part.to_pandas()
+                frame.index = (pd.RangeIndex(rows, rows + len(frame), name=ROW_COLUMN)
+                               if id_column is None
+                               else pd.Index(ids.to_pandas(), name=id_column))
                 rows += len(frame)
                 yield Chunk(frame, ids, id_column or ROW_COLUMN)
-    except (UnicodeDecodeError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError
-            ) as exc:
+    except (pa.ArrowInvalid, OSError) as exc:
         raise _read_error(path, exc) from None
 
 
@@ -326,13 +344,21 @@ def score_file(
 
 @contextmanager
 def _csv_sink(path: Path) -> Iterator:
-    header = [True]
+    import pyarrow.csv as pv
 
-    def write(table: pa.Table) -> None:
-        table.to_pandas().to_csv(path, mode="a", header=header[0], index=False)
-        header[0] = False
+    writer = None
 
-    yield write
+    def write(table: pa.Table) -> None:  # pyarrow's writer: many times pandas' speed
+        nonlocal writer
+        if writer is None:
+            writer = pv.CSVWriter(path, table.schema)
+        writer.write_table(table)
+
+    try:
+        yield write
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 @contextmanager

@@ -134,7 +134,12 @@ def evidence_arrays(
 
 
 def read_column(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """A column as 1/0/NaN floats, and the cells that could not be read."""
+    """A column as 1/0/NaN floats, and the cells that could not be read.
+
+    Text and mixed columns are factorised first: each distinct spelling is read once (a
+    column of a million yes/no/empty cells has three), and the states are gathered by code,
+    so reading costs a hash per cell rather than Python per cell.
+    """
     if pd.api.types.is_bool_dtype(column.dtype):
         values = column.astype("float64").to_numpy()  # pandas nullable booleans keep NA
         return values, column.iloc[0:0]
@@ -142,17 +147,22 @@ def read_column(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
         values = column.astype("float64").to_numpy()
         bad = ~(np.isnan(values) | (values == 0) | (values == 1))
         return np.where(bad, np.nan, values), column[bad]
-    text = column.astype("string").str.strip().str.lower()
-    values = text.map(_WORD_STATE).astype("float64").to_numpy(copy=True)
-    unread = np.isnan(values) & ~(column.isna().to_numpy() | text.isin(_UNOBSERVED).to_numpy())
-    if unread.any():  # numbers written as text: '1.0', '0.00'
-        numbers = pd.to_numeric(text[unread], errors="coerce").to_numpy(dtype=float)
-        values[unread] = np.where((numbers == 0) | (numbers == 1), numbers, np.nan)
-        unread[unread] = np.isnan(values[unread])
-    return values, column[unread]
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    states = np.empty(len(uniques) + 1)
+    readable = np.ones(len(uniques) + 1, dtype=bool)
+    for i, value in enumerate(uniques):
+        try:
+            state = read_state(value)
+        except ValueError:
+            readable[i] = False
+            state = None
+        states[i] = np.nan if state is None else state
+    states[-1] = np.nan  # code -1: a missing cell
+    values = states[codes]
+    bad = ~readable[codes]
+    return values, column[bad]
 
 
-_WORD_STATE = {**dict.fromkeys(_PRESENT, 1.0), **dict.fromkeys(_ABSENT, 0.0)}
 
 
 def read_columns(frame: pd.DataFrame, ids: list[str], where: str, problems: list[str]
