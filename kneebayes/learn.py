@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .config import NoisyOr, Parameter, PriorsConfig, parse_config
+from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import EvidenceError, KneebayesError, suggest
 from .evidence import read_columns
 from .tables import (
@@ -36,6 +37,10 @@ __all__ = ["FitResult", "fit", "perturb"]
 
 _FLOOR = 1e-6  # fitted probabilities stay inside (0, 1), and links above their leak
 _CHUNK = 4096
+# Up to these, enumerating the latent states is faster than the sparse engine (2**14 states
+# in chunks of 4,096 cases: 512 MiB at most); beyond, the sparse engine's E-step, which gives
+# the same expected counts (tests/test_learning.py checks them against each other).
+_DENSE_LATENT, _DENSE_FACTORS = 14, 12
 
 
 @dataclass(frozen=True)
@@ -73,13 +78,21 @@ def _data_arrays(config: PriorsConfig, cases: pd.DataFrame) -> dict[str, np.ndar
     return arrays
 
 
-class _Model:
-    """The current parameter values and the enumeration they are evaluated on."""
+class _Values:
+    """The current parameter values, and where each node's sit."""
 
     def __init__(self, config: PriorsConfig, values: np.ndarray):
         self.config = config
         self.values = values
         self.columns = config.parameter_columns
+
+
+class _Model(_Values):
+    """The parameter values and the enumeration of the latent states they are evaluated on:
+    the dense E-step, faster than the sparse engine's while the latent states are few."""
+
+    def __init__(self, config: PriorsConfig, values: np.ndarray):
+        super().__init__(config, values)
         self.n_c, self.n_m = len(config.causes), len(config.mechanisms)
         self.latent = config.causes + config.mechanisms
         self.latent_bits = parent_states(self.n_c + self.n_m)
@@ -215,11 +228,14 @@ def _pseudo_counts(config: PriorsConfig, prior_weight: float) -> tuple[np.ndarra
     return np.array(alpha), np.array(beta)
 
 
-def _m_step(m: _Model, stats: dict, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+def _m_step(m: _Values, family: dict[str, tuple[np.ndarray, np.ndarray]], alpha: np.ndarray,
+            beta: np.ndarray) -> np.ndarray:
+    """New parameter values from each node's expected family counts (``family[node]``:
+    cases per parent configuration, and those with the node present)."""
     values = m.values.copy()
     for node in m.config.nodes.values():
         cols = m.columns[node.id]
-        counts, present = _family_counts(m, stats, node.id)
+        counts, present = family[node.id]
         slots = [p.slot for p in node.parameters]
         a, b = alpha[cols], beta[cols]
         if not isinstance(node.cpd, NoisyOr):  # a full table: closed form per row
@@ -251,7 +267,7 @@ def _m_step(m: _Model, stats: dict, alpha: np.ndarray, beta: np.ndarray) -> np.n
     return values
 
 
-def _log_prior(m: _Model, alpha: np.ndarray, beta: np.ndarray) -> float:
+def _log_prior(m: _Values, alpha: np.ndarray, beta: np.ndarray) -> float:
     total = 0.0
     for node in m.config.nodes.values():
         cols = m.columns[node.id]
@@ -265,12 +281,37 @@ def _log_prior(m: _Model, alpha: np.ndarray, beta: np.ndarray) -> float:
     return total
 
 
+def _enumerable(config: PriorsConfig) -> bool:
+    """Whether the dense E-step (every latent state enumerated) is the faster one."""
+    return len(config.causes) + len(config.mechanisms) <= _DENSE_LATENT and (
+        len(config.factors) <= _DENSE_FACTORS)
+
+
+def _dense_e_step(m: _Model, data: dict[str, np.ndarray], n: int
+                  ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float]:
+    stats, loglik = _e_step(m, data, n)
+    return {nid: _family_counts(m, stats, nid) for nid in m.config.nodes}, loglik
+
+
+def _sparse_e_step(config: PriorsConfig, data: dict[str, np.ndarray], n: int,
+                   memory_budget: int):
+    """The E-step on the sparse engine, for models with too many latent states to list."""
+    from .sparse import SparseEngine
+
+    engine = SparseEngine(config, memory_budget)
+    findings = as_columns([data.get(x, np.full(n, np.nan)) for x in config.findings], n)
+    observed = as_columns([data.get(v, np.full(n, np.nan)) for v in engine.variables], n)
+
+    def e_step(m: _Values, _data, _n) -> tuple[dict, float]:
+        return engine.expected_statistics(findings, observed, m.values)
+
+    return e_step
+
+
 def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
-        max_iter: int = 200, tol: float = 1e-7, start: PriorsConfig | None = None) -> FitResult:
+        max_iter: int = 200, tol: float = 1e-7, start: PriorsConfig | None = None,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET, method: str = "compiled") -> FitResult:
     """See :meth:`kneebayes.DiagnosticModel.fit`."""
-    if len(config.causes) + len(config.mechanisms) > 14 or len(config.factors) > 12:
-        raise KneebayesError("fit enumerates the latent states: at most 14 causes and "
-                             "mechanisms together and 12 factors.")
     if prior_weight < 0:
         raise KneebayesError(f"prior_weight: expected >= 0, got {prior_weight!r}.")
     data = _data_arrays(config, cases)
@@ -279,11 +320,16 @@ def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
         raise EvidenceError("cases: no rows to fit.")
     origin = start or config
     values = np.array([p.value.mean for p in origin.parameters()])
-    model = _Model(config, values)
+    if method not in ("compiled", "dense", "sparse"):
+        raise KneebayesError(f"method: expected 'compiled', 'dense' or 'sparse' for fit, got "
+                             f"{method!r}.")
+    dense = method == "dense" or (method == "compiled" and _enumerable(config))
+    e_step = _dense_e_step if dense else _sparse_e_step(config, data, n, memory_budget)
+    model = _Model(config, values) if dense else _Values(config, values)
     alpha, beta = _pseudo_counts(config, prior_weight)
     objective, loglik, converged = [], [], False
     for _ in range(max_iter):
-        stats, ll = _e_step(model, data, n)
+        stats, ll = e_step(model, data, n)
         loglik.append(ll)
         objective.append(ll + _log_prior(model, alpha, beta))
         if len(objective) > 1 and abs(objective[-1] - objective[-2]) <= tol * abs(objective[-1]):

@@ -528,11 +528,12 @@ class DiagnosticModel:
         return sample(self.config, n, seed=seed, missing=missing, latent=latent)
 
     def fit(self, cases: pd.DataFrame, prior_weight: float = 1.0, max_iter: int = 200,
-            tol: float = 1e-7, start: DiagnosticModel | None = None) -> DiagnosticModel:
+            tol: float = 1e-7, start: DiagnosticModel | None = None,
+            method: Method = "compiled") -> DiagnosticModel:
         """A new model with its parameters updated from case data; this one is untouched.
 
-        Expectation-maximisation over the enumerated latent states (causes and mechanisms
-        may be observed, partly observed or missing), the priors file's Beta
+        Exact expectation-maximisation (causes and mechanisms may be observed, partly
+        observed or missing; see `method` for the E-step), the priors file's Beta
         strengths acting as pseudo-counts. Noisy-OR nodes stay noisy-OR, so the result
         still reads as a priors file (:meth:`to_toml`); each fitted number is sourced
         ``fitted: N cases ...``.
@@ -549,6 +550,10 @@ class DiagnosticModel:
             `tol` relative.
         start : DiagnosticModel, optional
             Initial parameter values (default: this model's).
+        method : {'compiled', 'dense', 'sparse'}
+            The E-step: enumerate the latent states (``'dense'``, the faster while there are
+            at most 14 causes and mechanisms and 12 factors), or the sparse engine's
+            (``'sparse'``, any size); ``'compiled'`` picks. Both give the same fit.
 
         Returns
         -------
@@ -564,7 +569,8 @@ class DiagnosticModel:
             raise KneebayesError(f"prior_weight: expected a finite number of at least 0, got "
                                  f"{shorten(prior_weight)}.")
         result = fit(self.config, cases, prior_weight=prior_weight, max_iter=max_iter,
-                     tol=tol, start=None if start is None else start.config)
+                     tol=tol, start=None if start is None else start.config,
+                     memory_budget=self.memory_budget, method=method)
         fitted = DiagnosticModel(result.config, self.memory_budget)
         fitted.fit_result = result
         return fitted

@@ -22,6 +22,7 @@ elimination order is greedy min-fill, computed once per structure.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,6 +145,29 @@ class _Tables:
     log_q: np.ndarray  # sets x findings x variables: absent noisy-OR terms per parent
     log_keep: np.ndarray  # sets x findings: log(1 - leak)
     present: dict[int, np.ndarray] = field(default_factory=dict)  # finding -> sets x states
+
+
+@dataclass
+class _Calibrated:
+    """A calibrated bucket tree: each clique's belief, proportional to P(clique, evidence)."""
+
+    plan: _Plan
+    rank: dict[int, int]
+    beliefs: dict[int, np.ndarray]
+    log_z: np.ndarray  # ln P(evidence) per case (or per parameter set)
+
+    def marginal(self, v: int) -> np.ndarray:
+        """Unnormalised P(v, evidence), batch x states, from v's own clique."""
+        return _marginal(self.beliefs[v], self.plan.cliques[v].scope, (v,))
+
+    def joint(self, scope: tuple[int, ...]) -> np.ndarray:
+        """P(scope | evidence), batch x states..., from the clique that holds `scope` (any
+        potential's scope is held by the clique of its first-eliminated variable)."""
+        home = min(scope, key=self.rank.__getitem__)
+        table = _marginal(self.beliefs[home], self.plan.cliques[home].scope, scope)
+        total = table.reshape(len(table), -1).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return table / total.reshape(-1, *[1] * len(scope))
 
 
 class _Plan:
@@ -270,8 +294,9 @@ class SparseEngine:
         out = np.empty((len(values), len(self.causes)))
         for lo in range(0, len(values), step):
             tables = self._tables(values[lo:lo + step])
-            out[lo:lo + step] = self._solve(plan, structural[0], structural, findings_obs,
-                                            factor_obs, tables)[0]
+            out[lo:lo + step] = self._cause_answers(self._solve(
+                plan, structural[0], structural, findings_obs,
+                self._observed_variables(factor_obs), tables))[0]
         return out
 
     def _structural(self, findings_obs: np.ndarray) -> np.ndarray:
@@ -303,6 +328,18 @@ class SparseEngine:
         marginals = np.empty((n, len(self.causes)))
         log_odds = np.empty((n, len(self.causes)))
         log_evidence = np.empty(n)
+        observed = self._observed_variables(factor_obs)
+        for plan, union, part in self._groups(structural):
+            m, o, z = self._cause_answers(self._solve(
+                plan, union, structural[part], findings_obs[part], observed[part],
+                self._point))
+            marginals[part], log_odds[part], log_evidence[part] = m, o, z
+        return EngineResult(marginals=marginals, log_odds=log_odds, log_evidence=log_evidence)
+
+    def _groups(self, structural: np.ndarray) -> Iterator[tuple[_Plan, np.ndarray, np.ndarray]]:
+        """(plan, tied findings, rows) for groups of cases that one pass can solve: cases
+        with similar structures together, split while their joint plan is too wide, and in
+        chunks that fit the memory budget."""
         pending = [np.lexsort(structural.T[::-1])]  # similar structures side by side
         while pending:
             rows = pending.pop()
@@ -317,11 +354,84 @@ class SparseEngine:
                          "for one case", "raise memory_budget")
             step = max(1, int(self.memory_budget // per_case))
             for lo in range(0, len(rows), step):
-                part = rows[lo:lo + step]
-                m, o, z = self._solve(plan, union, structural[part], findings_obs[part],
-                                      factor_obs[part], self._point)
-                marginals[part], log_odds[part], log_evidence[part] = m, o, z
-        return EngineResult(marginals=marginals, log_odds=log_odds, log_evidence=log_evidence)
+                yield plan, union, rows[lo:lo + step]
+
+    def expected_statistics(self, findings_obs: np.ndarray, observed: np.ndarray,
+                            values: np.ndarray) -> tuple[dict[str, tuple], float]:
+        """The E-step of EM: every node's expected family counts over a batch of cases.
+
+        Parameters
+        ----------
+        findings_obs : ndarray, shape (n, len(findings))
+            1, 0 or NaN.
+        observed : ndarray, shape (n, len(variables))
+            Observations of factors, causes and mechanisms (NaN where hidden), columns in
+            :attr:`variables` order.
+        values : ndarray, shape (parameters,)
+            The current parameter values.
+
+        Returns
+        -------
+        stats : dict of str to (counts, present)
+            Per node, arrays over its parents' configurations: the expected number of cases
+            in each, and of those with the node present (a finding not observed counts as
+            present with its probability). For a noisy-OR finding observed absent or not
+            observed, the update of EM depends on its parents' posterior only through their
+            marginals (their expected counts with each parent present), so those cases are
+            carried by the product of the parents' marginals: the update is exact.
+        log_likelihood : float
+            ln P(observations), summed over the cases.
+        """
+        tables = self._tables(values[None, :])
+        # every full-table finding is tied to its parents (ones where not observed), so
+        # that its parents' joint posterior is there to count
+        structural = self._structural(findings_obs) | ~self._noisy
+        stats = {nid: (0.0, 0.0) for nid in self.config.nodes}
+        log_likelihood = 0.0
+        for plan, union, part in self._groups(structural):
+            calibrated = self._solve(plan, union, structural[part], findings_obs[part],
+                                     observed[part], tables)
+            log_likelihood += float(calibrated.log_z.sum())
+            for node_stats in self._family_statistics(calibrated, findings_obs[part], tables):
+                nid, counts, present = node_stats
+                total, on = stats[nid]
+                stats[nid] = (total + counts, on + present)
+        return stats, log_likelihood
+
+    def _family_statistics(self, calibrated: _Calibrated, findings: np.ndarray,
+                           tables: _Tables) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        b = len(findings)
+        for nid, potential in zip(self.variables, tables.fixed, strict=True):
+            family = calibrated.joint(potential.scope).reshape(b, -1, 2)
+            yield nid, family.sum(axis=(0, 2)), family[:, :, 1].sum(axis=0)
+        marginals = np.stack([calibrated.marginal(v) for v in range(len(self.variables))],
+                             axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            marginals = marginals[:, :, 1] / marginals.sum(axis=2)  # P(v present | e)
+        for k, x in enumerate(self.findings):
+            scope = self._scopes[k]
+            present = self._present(tables, k)[0]
+            value = findings[:, k]
+            if not scope:
+                seen = ~np.isnan(value)
+                yield x, np.array([float(b)]), np.array(
+                    [float((value[seen] == 1).sum() + (~seen).sum() * present[0])])
+                continue
+            if self._noisy[k]:  # parents' marginals carry absent and unseen cases
+                on = marginals[:, list(scope)]
+                joint = np.ones((b, 1))
+                for i in range(len(scope)):
+                    joint = (joint[:, :, None] * np.stack([1 - on[:, i], on[:, i]],
+                                                          axis=1)[:, None, :]).reshape(b, -1)
+                positive = value == 1
+                if positive.any():
+                    joint[positive] = calibrated.joint(scope)[positive].reshape(
+                        positive.sum(), -1)
+            else:
+                joint = calibrated.joint(scope).reshape(b, -1)
+            counts = joint.sum(axis=0)
+            hits = joint[value == 1].sum(axis=0) + joint[np.isnan(value)].sum(axis=0) * present
+            yield x, counts, hits
 
     def _plan(self, union: np.ndarray) -> _Plan:
         key = np.packbits(union).tobytes()
@@ -332,9 +442,14 @@ class SparseEngine:
             plan = self._plans[key] = _Plan(len(self.variables), self._point.fixed, scopes)
         return plan
 
+    def _observed_variables(self, factor_obs: np.ndarray) -> np.ndarray:
+        """Observations of every variable (cases x variables): the factors', NaN elsewhere."""
+        observed = np.full((len(factor_obs), len(self.variables)), np.nan)
+        observed[:, self._factor_vars] = factor_obs
+        return observed
+
     def _solve(self, plan: _Plan, union: np.ndarray, structural: np.ndarray,
-               findings: np.ndarray, factors: np.ndarray, tables: _Tables
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               findings: np.ndarray, observed: np.ndarray, tables: _Tables) -> _Calibrated:
         """Calibrate `plan` for a batch: cases (one parameter set) or parameter sets (one
         case); whichever is one broadcasts against the other."""
         n_v = len(self.variables)
@@ -344,10 +459,8 @@ class SparseEngine:
         log_unary[:, :, 1] = np.einsum("bk,dkv->bdv", absent, tables.log_q).reshape(-1, n_v)
         constant = np.einsum("bk,dk->bd", absent, tables.log_keep).reshape(-1)
         with np.errstate(divide="ignore"):
-            for j, v in enumerate(self._factor_vars):
-                for state in (0, 1):
-                    log_unary[:, v, state] += np.log(np.isnan(factors[:, j])
-                                                      | (factors[:, j] == state))
+            for state in (0, 1):  # observed factors (and, when fitting, causes)
+                log_unary[:, :, state] += np.log(np.isnan(observed) | (observed == state))
             top = log_unary.max(axis=2)
             constant += top.sum(axis=1)
             unary = np.exp(log_unary - top[:, :, None])
@@ -361,17 +474,19 @@ class SparseEngine:
                     continue
                 if self._noisy[k] and structural[:, k].all():
                     table = present  # the same for every case: shared
-                else:  # the finding's table where it ties its parents, ones elsewhere
-                    table = np.where(~structural[:, k:k + 1], 1.0,
-                                     np.where(findings[:, k:k + 1] == 1, present,
-                                              1.0 - present))
+                elif self._noisy[k]:  # present: its table; absent or not seen: ones
+                    table = np.where(structural[:, k:k + 1], present, 1.0)
+                else:  # a full table: P(x = value | parents), or ones where not seen
+                    value = findings[:, k:k + 1]
+                    table = np.where(np.isnan(value), 1.0,
+                                     np.where(value == 1, present, 1.0 - present))
                 potentials.append(_Potential(self._scopes[k], table.reshape(
                     len(table), *(2,) * len(self._scopes[k]))))
         potentials += [_Potential((v,), unary[:, v]) for v in range(n_v)]
         return self._calibrate(plan, potentials, constant)
 
     def _calibrate(self, plan: _Plan, potentials: list[_Potential], constant: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   ) -> _Calibrated:
         rank = {v: i for i, v in enumerate(plan.order)}
         local: dict[int, list[_Potential]] = {v: [] for v in plan.order}
         for p in potentials:
@@ -389,11 +504,11 @@ class SparseEngine:
             if clique.parent is not None:
                 up[v] = _Potential(clique.separator, message)
         down: dict[int, np.ndarray] = {}
-        marginals = {}
+        beliefs = {}
         for v in reversed(plan.order):  # downward (Hugin): beliefs, and what each child lacks
             clique = plan.cliques[v]
             belief = cliques[v] if v not in down else cliques[v] * down[v]
-            marginals[v] = _marginal(belief, clique.scope, (v,))
+            beliefs[v] = belief
             for c in clique.children:
                 separator = plan.cliques[c].separator
                 sent = _expanded(up[c], clique.scope)
@@ -401,8 +516,13 @@ class SparseEngine:
                     lacking = np.where(sent > 0, belief / np.where(sent > 0, sent, 1.0), 0.0)
                 message = _rescaled(_marginal(lacking, clique.scope, separator))[0]
                 down[c] = _expanded(_Potential(separator, message), plan.cliques[c].scope)
+        return _Calibrated(plan, rank, beliefs, log_z)
+
+    def _cause_answers(self, calibrated: _Calibrated
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Marginals, log odds and log evidence of the causes."""
+        pairs = np.stack([calibrated.marginal(v) for v in self._cause_vars], axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            pairs = np.stack([marginals[v] for v in self._cause_vars], axis=1)  # b x C x 2
             total = pairs.sum(axis=2)
             return (pairs[:, :, 1] / total, np.log(pairs[:, :, 1]) - np.log(pairs[:, :, 0]),
-                    log_z)
+                    calibrated.log_z)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
@@ -159,3 +160,31 @@ def test_cli_sample_fit_validate(tmp_path):
     for section in ("## Synthetic cohort", "## Parameter recovery", "roc_auc", "Run time"):
         assert section in report
     assert (tmp_path / "val" / "validation_reliability.png").stat().st_size > 1000
+
+
+def test_the_sparse_e_step_fits_exactly_what_the_dense_one_fits(tiny_model):
+    cohort = tiny_model.sample(800, seed=4, missing=0.3)
+    rng = np.random.default_rng(4)
+    for cause in tiny_model.causes + tiny_model.mechanisms:  # partly observed latents
+        cohort[cause] = cohort[cause].astype("boolean").mask(rng.random(len(cohort)) < 0.6)
+    dense = tiny_model.fit(cohort, max_iter=6, method="dense")
+    sparse = tiny_model.fit(cohort, max_iter=6, method="sparse")
+    np.testing.assert_allclose(sparse.fit_result.log_likelihood,
+                               dense.fit_result.log_likelihood, rtol=1e-10)
+    for a, b in zip(dense.config.parameters(), sparse.config.parameters(), strict=True):
+        assert a.path == b.path and abs(a.value.mean - b.value.mean) < 1e-9, a.path
+
+
+def test_fit_works_past_the_enumeration_limit():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from networks import larger_network
+
+    model = kb.DiagnosticModel(larger_network(20, 60, 8, seed=1))
+    cohort = model.sample(400, seed=1, latent=False, missing=0.3)
+    fitted = model.fit(cohort, max_iter=4)
+    objective = fitted.fit_result.objective
+    assert fitted.fit_result.iterations == 4
+    assert all(b >= a - 1e-9 * abs(a) for a, b in itertools.pairwise(objective))
