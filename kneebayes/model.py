@@ -346,7 +346,8 @@ class DiagnosticModel:
 
     # -- reasoning (kneebayes.reasoning does the work, on the compiled engine)
 
-    def explain(self, evidence: Evidence, cause: str) -> pd.DataFrame:
+    def explain(self, evidence: Evidence, cause: str, method: Method = "compiled"
+                ) -> pd.DataFrame:
         """Why the posterior of `cause` is what it is: each observation's weight of evidence.
 
         The weight of an observation is log10 of its likelihood ratio for `cause` present vs
@@ -359,6 +360,8 @@ class DiagnosticModel:
             As for :meth:`posterior`.
         cause : str
             A cause id.
+        method : {'compiled', 'dense', 'sparse'}
+            The engine (see :meth:`posterior`).
 
         Returns
         -------
@@ -370,10 +373,12 @@ class DiagnosticModel:
             from ``attrs["prior_log10_odds"]`` to ``attrs["posterior_log10_odds"]`` (also in
             ``attrs``: ``cause``, ``prior``, ``posterior``).
         """
-        return reasoning.explain(self, normalise_evidence(evidence, self.config), cause)
+        return reasoning.explain(self, normalise_evidence(evidence, self.config), cause,
+                                 method)
 
     def next_findings(self, evidence: Evidence = None, k: int | None = None,
-                      target: str | None = None) -> pd.DataFrame:
+                      target: str | None = None, method: Method = "compiled"
+                      ) -> pd.DataFrame:
         """Which finding to check next: every unobserved finding ranked by expected
         information gain.
 
@@ -389,6 +394,9 @@ class DiagnosticModel:
             Keep the top `k`.
         target : str, optional
             A cause id to learn about instead of all of them.
+        method : {'compiled', 'dense', 'sparse'}
+            The engine (see :meth:`posterior`); the gain about all causes jointly needs
+            the dense engine.
 
         Returns
         -------
@@ -400,7 +408,7 @@ class DiagnosticModel:
         observed = normalise_evidence(evidence, self.config)
         if k is not None:
             k = check_count(k, "k")
-        return reasoning.next_findings(self, observed, k=k, target=target)
+        return reasoning.next_findings(self, observed, k=k, target=target, method=method)
 
     def most_probable_explanation(self, evidence: Evidence = None, k: int = 5) -> pd.DataFrame:
         """The `k` most probable joint states of the causes: patients can have two at once.

@@ -24,19 +24,22 @@ __all__ = ["Comparison", "compare", "explain", "most_probable_explanation", "nex
 _LOG10_E = np.log10(np.e)
 
 
-def _run(model: DiagnosticModel, cases: list[dict[str, int]], joint: bool = False
-         ) -> EngineResult:
+def _run(model: DiagnosticModel, cases: list[dict[str, int]], joint: bool = False,
+         method: str = "compiled") -> EngineResult:
     """One engine run over several evidence sets (normalised dicts)."""
-    engine = model.engine
+    engine = model._backend(method)
+    if engine is None:
+        raise KneebayesError("method: reasoning runs on kneebayes' engines ('compiled', "
+                             "'dense' or 'sparse'), not on 'pgmpy'.")
     findings, factors = evidence_arrays(cases, model.config)
     if not joint:
         return engine.run(findings, factors)
     if not isinstance(engine, CompiledEngine):
         raise ModelTooLarge(
             f"this reasoning needs the posterior over all {2**len(model.causes):,} joint "
-            "states of the causes, and the dense engine does not fit the memory budget: "
-            "ask about one cause (next_findings(..., target=CAUSE)), or load the model with "
-            "a larger memory_budget.")
+            "states of the causes, which only the dense engine gives, and it does not fit "
+            "the memory budget: ask about one cause (next_findings(..., target=CAUSE)), or "
+            "load the model with a larger memory_budget.")
     return engine.run(findings, factors, joint=True)
 
 
@@ -61,13 +64,14 @@ def _information_gain(entropy: np.ndarray, p_present: np.ndarray) -> np.ndarray:
     return np.maximum(entropy[0] - expected, 0.0)
 
 
-def explain(model: DiagnosticModel, observed: dict[str, int], cause: str) -> pd.DataFrame:
+def explain(model: DiagnosticModel, observed: dict[str, int], cause: str,
+            method: str = "compiled") -> pd.DataFrame:
     """Weight of evidence of each observation for `cause` (see
     :meth:`DiagnosticModel.explain`)."""
     c = _check_cause(model, cause)
     items = list(observed)
     leave_one_out = [{k: v for k, v in observed.items() if k != item} for item in items]
-    result = _run(model, [observed, {}, *leave_one_out])
+    result = _run(model, [observed, {}, *leave_one_out], method=method)
     log10_odds = result.log_odds[:, c] * _LOG10_E
     posterior_odds, prior_odds, without = log10_odds[0], log10_odds[1], log10_odds[2:]
     woe = posterior_odds - without
@@ -78,7 +82,7 @@ def explain(model: DiagnosticModel, observed: dict[str, int], cause: str) -> pd.
     prefixes = [{k: observed[k] for k in ranked[: i + 1]} for i in range(len(ranked))]
     steps = np.empty(0)
     if prefixes:
-        cumulative = _run(model, prefixes).log_odds[:, c] * _LOG10_E
+        cumulative = _run(model, prefixes, method=method).log_odds[:, c] * _LOG10_E
         steps = np.diff(np.concatenate([[prior_odds], cumulative]))
     nodes = model.config.nodes
     frame = pd.DataFrame(
@@ -112,12 +116,13 @@ def _with_each_finding(observed: dict[str, int], candidates: list[str]
 
 
 def next_findings(model: DiagnosticModel, observed: dict[str, int], k: int | None = None,
-                  target: str | None = None) -> pd.DataFrame:
+                  target: str | None = None, method: str = "compiled") -> pd.DataFrame:
     """Unobserved findings ranked by expected information gain (see
     :meth:`DiagnosticModel.next_findings`)."""
     t = None if target is None else _check_cause(model, target, "target")
     candidates = [f for f in model.findings if f not in observed]
-    result = _run(model, _with_each_finding(observed, candidates), joint=t is None)
+    result = _run(model, _with_each_finding(observed, candidates), joint=t is None,
+                  method=method)
     u = len(candidates)
     p_present = np.exp(result.log_evidence[1:u + 1] - result.log_evidence[0])
     if t is None:  # about the joint state of every cause

@@ -129,3 +129,17 @@ def test_credible_intervals_and_the_tornado_work_at_twenty_causes():
     assert ((intervals["low"] <= point) & (point <= intervals["high"])).all()
     tornado = model.sensitivity(evidence, "c0")
     assert len(tornado) == sum(1 for _ in model.config.parameters())
+
+
+def test_reasoning_on_either_engine_gives_the_same_answer(default_model):
+    evidence = {"groin_pain": 1, "pain_with_hip_movement": 1, "numbness_or_tingling": 0}
+    pd.testing.assert_frame_equal(
+        default_model.explain(evidence, "hip_referred_pain", method="sparse"),
+        default_model.explain(evidence, "hip_referred_pain", method="dense"), atol=1e-9)
+    pd.testing.assert_frame_equal(
+        default_model.next_findings(evidence, target="lumbar_radiculopathy",
+                                    method="sparse"),
+        default_model.next_findings(evidence, target="lumbar_radiculopathy",
+                                    method="dense"), atol=1e-9)
+    with pytest.raises(kb.ModelTooLarge, match="only the dense engine"):
+        default_model.next_findings(evidence, method="sparse")
