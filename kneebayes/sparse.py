@@ -60,25 +60,34 @@ class _Clique:
 
 
 def _min_fill_order(n: int, scopes: list[tuple[int, ...]]) -> list[int]:
-    """A greedy min-fill elimination order (ties: fewest neighbours, then lowest index)."""
+    """A greedy min-fill elimination order (ties: fewest neighbours, then lowest index).
+
+    A node's cost changes only when its neighbourhood does, so after each elimination only
+    the eliminated node's neighbours and theirs are re-costed.
+    """
     neighbours = [set() for _ in range(n)]
     for scope in scopes:
         for v in scope:
             neighbours[v].update(u for u in scope if u != v)
-    left, order = set(range(n)), []
-    while left:
-        def cost(v: int) -> tuple[int, int, int]:
-            near = list(neighbours[v] & left)
-            fill = sum(1 for i, a in enumerate(near) for b in near[i + 1:]
-                       if b not in neighbours[a])
-            return fill, len(near), v
 
-        v = min(left, key=cost)
-        near = neighbours[v] & left
+    def cost(v: int) -> tuple[int, int, int]:
+        near = list(neighbours[v])
+        fill = sum(1 for i, a in enumerate(near) for b in near[i + 1:]
+                   if b not in neighbours[a])
+        return fill, len(near), v
+
+    costs = {v: cost(v) for v in range(n)}
+    order = []
+    while costs:
+        v = min(costs, key=costs.__getitem__)
+        near = neighbours[v]
         for a in near:
             neighbours[a].update(near - {a})
-        left.discard(v)
+            neighbours[a].discard(v)
+        del costs[v]
         order.append(v)
+        for u in set().union(near, *(neighbours[a] for a in near)) & costs.keys():
+            costs[u] = cost(u)
     return order
 
 
