@@ -143,3 +143,22 @@ def test_reasoning_on_either_engine_gives_the_same_answer(default_model):
                                     method="dense"), atol=1e-9)
     with pytest.raises(kb.ModelTooLarge, match="only the dense engine"):
         default_model.next_findings(evidence, method="sparse")
+
+
+def test_the_command_line_works_on_a_twenty_cause_model(tmp_path):
+    import subprocess
+
+    kb.DiagnosticModel(larger_network(20, 100, 8, seed=20)).to_toml(tmp_path / "g.toml")
+    for args in (["posterior", "x1=yes", "x2=no", "--uncertainty", "--draws", "100"],
+                 ["explain", "c0", "x1=yes"], ["next", "x1=yes", "--target", "c0"],
+                 ["report", "x1=yes", "-o", "r.html", "--draws", "50"],
+                 ["sample", "-n", "200", "-o", "s.csv", "--no-latent"],
+                 ["fit", "s.csv", "--id-column", "case", "-o", "f.toml", "--max-iter", "2"],
+                 ["score", "s.csv", "--id-column", "case", "-o", "scored.parquet"]):
+        done = subprocess.run([sys.executable, "-m", "kneebayes", *args, "--priors", "g.toml"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, (args, done.stderr)
+    done = subprocess.run([sys.executable, "-m", "kneebayes", "next", "x1=yes", "--priors",
+                           "g.toml"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "ask about one cause" in done.stderr  # and how: --target in the CLI
