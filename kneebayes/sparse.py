@@ -12,12 +12,18 @@ cost doubles with each cause. This engine uses what the noisy-OR form gives per 
 
 What remains is a small factor graph per *evidence structure* (which noisy-OR findings are
 present, which table findings are observed). It is solved exactly by variable elimination
-on a bucket (junction) tree: an upward pass gives ``P(evidence)``, a downward pass every
-cause's marginal, both vectorised over all the cases that share the structure (their
-absent findings and observed factors differ only in unary potentials). Every potential is
-a probability and nothing is subtracted, so there is no cancellation; each message is
-rescaled by its maximum, its logarithm carried aside, so nothing underflows. The
-elimination order is greedy min-fill, computed once per structure.
+on a bucket (junction) tree: an upward pass gives ``P(evidence)``, a downward (Hugin) pass
+every variable's marginal and every clique's belief. Cases with similar structures are
+solved together, vectorised, on the plan of their union (a finding's table where it is
+present, ones where not) while its cliques stay small; their absent findings and observed
+factors differ only in unary potentials. Every potential is a probability and nothing is
+subtracted, so there is no cancellation; each product is rescaled as it grows, its
+logarithm carried aside, so nothing underflows. The elimination order is greedy min-fill,
+computed once per structure.
+
+The same calibration, with parameter sets instead of cases as its batch, is the parameter
+sweep of :mod:`kneebayes.uncertainty` (:meth:`SparseEngine.sweep`), and its beliefs give the
+expected counts of EM's E-step (:meth:`SparseEngine.expected_statistics`).
 """
 
 from __future__ import annotations
@@ -48,14 +54,13 @@ class _Potential:
 
 @dataclass
 class _Clique:
-    """The bucket of one eliminated variable: its local potentials, the messages from the
-    buckets eliminated before it, and the variables it passes on."""
+    """The bucket of one eliminated variable: the variables it holds, the buckets whose
+    messages come to it, and the one it passes its own to."""
 
     variable: int
     scope: tuple[int, ...]  # the clique: the variable and its separator
     separator: tuple[int, ...]
-    local: list[_Potential] = field(default_factory=list)
-    children: list[int] = field(default_factory=list)  # cliques whose message comes here
+    children: list[int] = field(default_factory=list)
     parent: int | None = None
 
 
