@@ -322,7 +322,7 @@ def score_file(
     from tqdm.auto import tqdm
 
     source, target = Path(source), Path(target)
-    sink = _SINKS[file_format(target)]
+    fmt = file_format(target)
     if id_column is not None:
         _check_id_name(model, id_column)
     schema = _score_schema(model)
@@ -330,7 +330,7 @@ def score_file(
     with closing(read_chunks(source, chunk_rows, id_column)) as chunks:
         first = next(chunks)  # a header with no rows still yields one empty chunk
         _check_id_name(model, first.id_name)
-        with atomic_output(target, inputs=[source]) as temporary, sink(temporary) as write, \
+        with atomic_output(target, inputs=[source]) as temporary, _sink(temporary, fmt) as write, \
                 tqdm(total=_row_count(source), unit=" cases", desc=f"scoring {source.name}",
                      disable=None if progress is None else not progress) as bar:
             for chunk in itertools.chain([first], chunks):
@@ -343,34 +343,19 @@ def score_file(
 
 
 @contextmanager
-def _csv_sink(path: Path) -> Iterator:
+def _sink(path: Path, fmt: str) -> Iterator:
+    """A function that appends Arrow tables to a CSV or Parquet file (pyarrow's writers:
+    many times pandas' speed for CSV), closed when the block ends."""
     import pyarrow.csv as pv
-
-    writer = None
-
-    def write(table: pa.Table) -> None:  # pyarrow's writer: many times pandas' speed
-        nonlocal writer
-        if writer is None:
-            writer = pv.CSVWriter(path, table.schema)
-        writer.write_table(table)
-
-    try:
-        yield write
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-@contextmanager
-def _parquet_sink(path: Path) -> Iterator:
     import pyarrow.parquet as pq
 
+    make = pv.CSVWriter if fmt == "csv" else pq.ParquetWriter
     writer = None
 
     def write(table: pa.Table) -> None:
         nonlocal writer
         if writer is None:
-            writer = pq.ParquetWriter(path, table.schema)
+            writer = make(path, table.schema)
         writer.write_table(table)
 
     try:
@@ -378,9 +363,6 @@ def _parquet_sink(path: Path) -> Iterator:
     finally:
         if writer is not None:
             writer.close()
-
-
-_SINKS = {"csv": _csv_sink, "parquet": _parquet_sink}
 
 
 class PartitionFailed(EvidenceError):
