@@ -23,6 +23,7 @@ import threading
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
+from typing import Protocol
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from .tables import consistent_states, node_log_tables, parent_index, table_byte
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
     "CompiledEngine",
+    "Engine",
     "EngineResult",
     "EngineTooLarge",
 ]
@@ -117,6 +119,22 @@ class EngineResult:
     log_odds: np.ndarray
     log_evidence: np.ndarray
     joint: np.ndarray | None = None
+
+
+class Engine(Protocol):
+    """What every exact engine answers (the dense :class:`CompiledEngine` and
+    :class:`kneebayes.sparse.SparseEngine`): evidence arrays in, an :class:`EngineResult`
+    out, the same numbers to rounding whichever answers."""
+
+    causes: tuple[str, ...]
+
+    def run(self, findings_obs: np.ndarray, factor_obs: np.ndarray) -> EngineResult:
+        """Marginals, log odds and log evidence per case (1 / 0 / NaN arrays in)."""
+        ...
+
+    def posterior(self, findings_obs: np.ndarray, factor_obs: np.ndarray) -> np.ndarray:
+        """``run(...).marginals``."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from . import network as _network
 from . import reasoning, uncertainty
 from .checks import check_count, check_memory
 from .config import PriorsConfig, load_config
-from .engine import DEFAULT_MEMORY_BUDGET, CompiledEngine, EngineTooLarge
+from .engine import DEFAULT_MEMORY_BUDGET, CompiledEngine, Engine, EngineTooLarge
 from .errors import EvidenceError, KneebayesError, shorten
 from .evidence import evidence_arrays, frame_arrays, normalise_evidence
 from .sparse import SparseEngine
@@ -150,7 +150,7 @@ class DiagnosticModel:
     # -- inference
 
     @cached_property
-    def engine(self) -> CompiledEngine | SparseEngine:
+    def engine(self) -> Engine:
         """The fastest exact engine for this model: the dense :class:`CompiledEngine` when
         its tables fit the memory budget, else the :class:`~kneebayes.sparse.SparseEngine`,
         whose cost follows the evidence rather than the number of causes."""
@@ -175,7 +175,7 @@ class DiagnosticModel:
         """The sparse exact engine (variable elimination on each evidence structure)."""
         return SparseEngine(self.config, self.memory_budget)
 
-    def _backend(self, method: Method) -> CompiledEngine | SparseEngine | None:
+    def _backend(self, method: Method) -> Engine | None:
         """The engine `method` names; ``None`` for pgmpy."""
         if method == "compiled":
             return self.engine
