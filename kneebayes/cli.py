@@ -12,7 +12,7 @@ import pandas as pd
 
 from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import EvidenceError, KneebayesError, shorten
-from .model import DiagnosticModel, load_model
+from .model import METHODS, DiagnosticModel, load_model
 from .outputs import Interrupted, check_target, signals_raise, write_text
 from .summary import CaseSummary, frame_records, strict_json
 from .triage import NOTICE, Triage
@@ -64,7 +64,9 @@ def _done(args: argparse.Namespace, sentence: str, triage: Triage | None = None,
 
 
 def _cmd_posterior(args: argparse.Namespace) -> int:
-    model, summary = _case(args)
+    model = _model(args)
+    evidence = parse_assignments(args.evidence)
+    summary = CaseSummary.of(model, evidence, model.posterior(evidence, method=args.method))
     intervals, payload = None, {}
     head = ("Differential, P(cause present | evidence); causes can co-occur, so these need "
             "not sum to 100%:")
@@ -262,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Triage and P(cause present | evidence) for one case.",
     )
     post.add_argument("evidence", **evidence_arg)
+    post.add_argument("--method", choices=METHODS, default="compiled",
+                      help="the engine: compiled (the fastest exact one for the model, "
+                      "default), dense, sparse, or pgmpy (the reference)")
     post.add_argument("--uncertainty", action="store_true",
                       help="credible intervals from the priors' own uncertainty")
     post.add_argument("--draws", type=int, default=1000, help="with --uncertainty (1000)")

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import kneebayes as kb
 from kneebayes import NOTICE
 from kneebayes.cli import main
 
@@ -192,3 +193,13 @@ def test_fuzz_random_csv_bytes_through_score(tmp_path):
                               timeout=120, env={**os.environ, "PYTHONWARNINGS": "error"})
         assert done.returncode in (0, 2), (data, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("method", ["compiled", "dense", "sparse", "pgmpy"])
+def test_every_engine_from_the_command_line_gives_the_same_posterior(folder, capsys, method):
+    status, out, _ = cli(capsys, "posterior", "--json", "--method", method, "groin_pain=yes",
+                         "fadir_positive=no")
+    reference = kb.load_model().posterior({"groin_pain": "yes", "fadir_positive": "no"})
+    assert status == 0
+    got = strict(out)["posterior"]
+    assert max(abs(got[c] - reference[c]) for c in reference.index) < 1e-9
