@@ -28,6 +28,7 @@ expected counts of EM's E-step (:meth:`SparseEngine.expected_statistics`).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ from .tables import node_log_tables, table_bytes
 __all__ = ["SparseEngine"]
 
 _WIDTH_CAP = 13  # cases whose joint structure has wider cliques are solved in smaller groups
+_PLANS_KEPT = 4096  # elimination plans cached, least recently used dropped first
 
 
 @dataclass
@@ -245,7 +247,7 @@ class SparseEngine:
                         for x in config.findings]
         self._columns = config.parameter_columns
         self._point = self._tables(np.array([[p.value.mean for p in config.parameters()]]))
-        self._plans: dict[bytes, _Plan] = {}
+        self._plans: OrderedDict[bytes, _Plan] = OrderedDict()  # most recently used last
 
     def _tables(self, values: np.ndarray) -> _Tables:
         """Every potential that depends on the parameters, for parameter sets `values` (sets
@@ -450,10 +452,14 @@ class SparseEngine:
     def _plan(self, union: np.ndarray) -> _Plan:
         key = np.packbits(union).tobytes()
         plan = self._plans.get(key)
-        if plan is None:
+        if plan is not None:
+            self._plans.move_to_end(key)
+        else:
             scopes = [_Potential(self._scopes[k], np.empty(0)) for k in np.flatnonzero(union)
                       if self._scopes[k]]
             plan = self._plans[key] = _Plan(len(self.variables), self._point.fixed, scopes)
+            if len(self._plans) > _PLANS_KEPT:  # a million distinct cases: memory stays flat
+                self._plans.popitem(last=False)
         return plan
 
     def _observed_variables(self, factor_obs: np.ndarray) -> np.ndarray:
