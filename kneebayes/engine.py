@@ -88,8 +88,10 @@ _one_blas = _OneBlasThread()
 
 def _one_blas_thread(rows: int):
     """On the shared 2-core machines two BLAS threads made small products several times
-    slower; pin one thread for small batches only, and only for the call."""
-    if rows >= _SMALL_BATCH:
+    slower; pin one thread for small batches only, and only for the call. A single case's
+    products are too small for BLAS to thread (measured: the same time either way), and
+    pinning costs more than its inference, so one row is left alone."""
+    if rows >= _SMALL_BATCH or rows == 1:
         return nullcontext()
     return _one_blas
 
@@ -332,8 +334,9 @@ class CompiledEngine:
         n, n_c = findings_obs.shape[0], self.n_causes
         direct_ev = self._evidence_matrix(findings_obs[:, self._direct])
         factor_patterns, factor_of = self._patterns(factor_obs)
-        weights = self._factor_weights(factor_patterns)
         unobserved = np.isnan(factor_patterns).all(axis=1)
+        # P(f) consistent with the factor evidence: only needed where some factor is seen
+        weights = None if unobserved.all() else self._factor_weights(factor_patterns)
         mech_patterns, mech_of = self._patterns(findings_obs[:, self._indirect])
         mech_ev = self._evidence_matrix(mech_patterns)
         top = np.full(n, -np.inf)  # running log-sum-exp over the blocks
@@ -377,9 +380,9 @@ class CompiledEngine:
     def _mechanism_term(self, mech_ev: np.ndarray, indirect: np.ndarray,
                         mech_prob: np.ndarray) -> np.ndarray | None:
         """log sum_m P(m | c) prod_x P(x = e_x | c, m) per mechanism-evidence pattern and
-        cause state; None when the network has no mechanisms."""
-        if self.n_mech == 0:
-            return None
+        cause state; None when it is zero (no mechanisms, or none of their findings seen)."""
+        if self.n_mech == 0 or not mech_ev.any():
+            return None  # no finding behind a mechanism is observed: the term is log 1 = 0
         log_like = mech_ev @ indirect  # patterns x (cause state, mechanism state)
         # Shifting by each row's maximum keeps the largest term at exp(0) = 1; terms more
         # than e^-700 below it contribute nothing at double precision anyway.

@@ -177,10 +177,12 @@ def test_concurrent_calls_leave_blas_threads_as_they_were(default_model):
     before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
     errors = []
 
+    small = pd.DataFrame({"groin_pain": ["yes", "no", ""] * 4})  # pinned: under 256 rows
+
     def work():
         try:
             for _ in range(200):
-                default_model.posterior({"groin_pain": "yes"})
+                default_model.posterior_batch(small)
         except Exception as exc:  # any failure in a thread fails the test
             errors.append(exc)
 
