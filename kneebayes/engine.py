@@ -19,10 +19,7 @@ memory stays bounded; a network whose tables would not fit is refused with
 
 from __future__ import annotations
 
-import threading
-from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import cache
 from typing import Protocol
 
 import numpy as np
@@ -43,57 +40,6 @@ DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes of working arrays
 _MAX_LATENT = 30  # 2**30 latent states: beyond this, enumeration is no sensible engine
 _MAX_FACTORS = 16  # 2**16 joint factor states
 _BLOCK_STATES = 2**14  # cause states per block: bounds each call's working arrays
-
-
-_SMALL_BATCH = 256  # rows below which BLAS threads cost more than they give
-
-
-@cache
-def _blas_controller():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-class _OneBlasThread:
-    """Pin BLAS to one thread while any small-batch call runs, restoring it after the last.
-
-    ``threadpoolctl``'s ``limit`` saves the thread count on entry and restores it on exit:
-    two threads whose calls overlap would have the second save the first's "1" and restore
-    it last, leaving the process on one BLAS thread for good. A count of the calls in
-    flight, under a lock, makes the first call pin and the last restore.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._inside = 0
-        self._limit = None
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._inside == 0:
-                self._limit = _blas_controller().limit(limits=1, user_api="blas")
-            self._inside += 1
-
-    def __exit__(self, *exc) -> None:
-        with self._lock:
-            self._inside -= 1
-            if self._inside == 0 and self._limit is not None:
-                self._limit.restore_original_limits()
-                self._limit = None
-
-
-_one_blas = _OneBlasThread()
-
-
-def _one_blas_thread(rows: int):
-    """On the shared 2-core machines two BLAS threads made small products several times
-    slower; pin one thread for small batches only, and only for the call. A single case's
-    products are too small for BLAS to thread (measured: the same time either way), and
-    pinning costs more than its inference, so one row is left alone."""
-    if rows >= _SMALL_BATCH or rows == 1:
-        return nullcontext()
-    return _one_blas
 
 
 class EngineTooLarge(ModelTooLarge):
@@ -321,8 +267,10 @@ class CompiledEngine:
                 f"the joint over {2**self.n_causes:,} cause states for {len(findings_obs)} "
                 "cases exceeds the memory budget"
             )
-        with _one_blas_thread(findings_obs.shape[0]):
-            return self._run(findings_obs, factor_obs, joint)
+        # BLAS's own thread count is left alone: threadpoolctl's limit changes it for the
+        # whole process, which raced under concurrent calls (issue 10) and, measured again,
+        # made small batches no faster.
+        return self._run(findings_obs, factor_obs, joint)
 
     def cause_states(self) -> np.ndarray:
         """The joint cause states in the order of ``EngineResult.joint``: rows of bits
