@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from .model import DiagnosticModel
 
-__all__ = ["explanation", "network", "next_findings", "png", "posterior", "tornado"]
+__all__ = ["explanation", "network", "next_findings", "png", "posterior", "save", "tornado"]
 
 _CAUSE = "#3b6ea8"
 _FOR, _AGAINST = "#c0392b", "#2e86ab"
@@ -41,6 +41,18 @@ def png(draw, size: tuple[float, float], dpi: int = 80) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
+
+
+def save(ax: Axes, path, dpi: int = 100):
+    """Write the figure holding `ax` as a PNG, safely (a temporary beside `path`, renamed
+    when complete: :func:`kneebayes.outputs.atomic_output`). Returns the path."""
+    import io
+
+    from .outputs import write_bytes
+
+    buffer = io.BytesIO()
+    ax.figure.savefig(buffer, format="png", dpi=dpi)
+    return write_bytes(path, buffer.getvalue())
 
 
 def _labels(model: DiagnosticModel | None, ids) -> list[str]:

@@ -86,3 +86,16 @@ def test_importing_kneebayes_changes_no_matplotlib_state():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.strip() == "[true, false]", done.stderr
+
+
+def test_save_writes_the_figure_safely(default_model, tmp_path):
+    from kneebayes import plot
+
+    target = tmp_path / "figs" / "differential.png"
+    ax = plot.posterior(default_model.prior(), model=default_model)
+    assert plot.save(ax, target) == target
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in target.parent.iterdir()] == ["differential.png"]
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
