@@ -142,25 +142,8 @@ def _csv_chunks(path: Path, chunk_rows: int, id_column: str | None) -> Iterator[
         reader = pv.open_csv(path, read_options=pv.ReadOptions(column_names=names,
                                                                skip_rows=1),
                              convert_options=text)
-        first = next(reader, None)  # no rows: one empty chunk, so the output has columns
-        batches = itertools.chain([first], reader) if first is not None else [
-            pa.RecordBatch.from_pylist([], schema=reader.schema)]
-        rows = 0
-        for batch in batches:
-            table = pa.Table.from_batches([batch])
-            for lo in range(0, max(len(table), 1), chunk_rows):
-                part = table.slice(lo, chunk_rows)
-                if id_column is None:
-                    ids = pa.array(np.arange(rows, rows + len(part)))
-                else:
-                    ids = part.column(id_column).combine_chunks()
-                    part = part.drop_columns([id_column])
-                frame = part.to_pandas()
-                frame.index = (pd.RangeIndex(rows, rows + len(frame), name=ROW_COLUMN)
-                               if id_column is None
-                               else pd.Index(ids.to_pandas(), name=id_column))
-                rows += len(frame)
-                yield Chunk(frame, ids, id_column or ROW_COLUMN)
+        yield from _arrow_chunks(iter(reader), reader.schema, chunk_rows, id_column,
+                                 id_column or ROW_COLUMN)
     except (pa.ArrowInvalid, OSError) as exc:
         raise _read_error(path, exc) from None
 
@@ -189,23 +172,35 @@ def _parquet_chunks(path: Path, chunk_rows: int, id_column: str | None) -> Itera
     id_source = id_column or index_column
     id_name = id_column or (index_column if index_column and not index_column.startswith("__")
                             else "index" if index_column else ROW_COLUMN)
-    rows = 0
-    batches = parquet.iter_batches(batch_size=chunk_rows)
+    yield from _arrow_chunks(parquet.iter_batches(batch_size=chunk_rows), schema, chunk_rows,
+                             id_source, id_name)
+
+
+def _arrow_chunks(batches: Iterator[pa.RecordBatch], schema: pa.Schema, chunk_rows: int,
+                  id_source: str | None, id_name: str) -> Iterator[Chunk]:
+    """Chunks of at most `chunk_rows` cases from Arrow record batches: the ids split off as
+    read (or the 0-based row numbers), the evidence as a DataFrame indexed by them. A source
+    with no rows gives one empty chunk, so that the output still has its columns."""
+    import pyarrow as pa
+
     first = next(batches, None)
-    if first is None:  # no rows: one empty chunk, so that the output still has its columns
+    if first is None:
         first = pa.RecordBatch.from_pylist([], schema=schema)
+    rows = 0
     for batch in itertools.chain([first], batches):
         table = pa.Table.from_batches([batch])
-        if id_source is None:
-            ids = pa.array(np.arange(rows, rows + len(table)))
-        else:
-            ids = table.column(id_source).combine_chunks()
-            table = table.drop_columns([id_source])
-        frame = table.to_pandas()
-        frame.index = (pd.RangeIndex(rows, rows + len(frame), name=ROW_COLUMN)
-                       if id_source is None else pd.Index(ids.to_pandas(), name=id_name))
-        rows += len(frame)
-        yield Chunk(frame, ids, id_name)
+        for lo in range(0, max(len(table), 1), chunk_rows):
+            part = table.slice(lo, chunk_rows)
+            if id_source is None:
+                ids = pa.array(np.arange(rows, rows + len(part)))
+            else:
+                ids = part.column(id_source).combine_chunks()
+                part = part.drop_columns([id_source])
+            frame = part.to_pandas()
+            frame.index = (pd.RangeIndex(rows, rows + len(frame), name=ROW_COLUMN)
+                           if id_source is None else pd.Index(ids.to_pandas(), name=id_name))
+            rows += len(frame)
+            yield Chunk(frame, ids, id_name)
 
 
 def read_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS, id_column: str | None = None
