@@ -530,12 +530,15 @@ class SparseEngine:
             belief = cliques[v] if v not in down else cliques[v] * down[v]
             beliefs[v] = belief
             for c in clique.children:
+                # what the child lacks: the belief on its separator over what it sent up
+                # (dividing after summing: what it sent depends on the separator alone)
                 separator = plan.cliques[c].separator
-                sent = _expanded(up[c], clique.scope)
+                total = _marginal(belief, clique.scope, separator)
+                sent = up[c].table
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    lacking = np.where(sent > 0, belief / np.where(sent > 0, sent, 1.0), 0.0)
-                message = _rescaled(_marginal(lacking, clique.scope, separator))[0]
-                down[c] = _expanded(_Potential(separator, message), plan.cliques[c].scope)
+                    lacking = np.where(sent > 0, total / np.where(sent > 0, sent, 1.0), 0.0)
+                down[c] = _expanded(_Potential(separator, _rescaled(lacking)[0]),
+                                    plan.cliques[c].scope)
         return _Calibrated(plan, rank, beliefs, log_z)
 
     def _cause_answers(self, calibrated: _Calibrated
