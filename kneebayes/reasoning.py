@@ -38,8 +38,8 @@ def _run(model: DiagnosticModel, cases: list[dict[str, int]], joint: bool = Fals
         raise ModelTooLarge(
             f"this reasoning needs the posterior over all {2**len(model.causes):,} joint "
             "states of the causes, which only the dense engine gives, and it does not fit "
-            "the memory budget: ask about one cause (next_findings(..., target=CAUSE)), or "
-            "load the model with a larger memory_budget.")
+            "the memory budget: ask about one cause (target=CAUSE in Python, --target CAUSE "
+            "on the command line), or raise the memory budget.")
     return engine.run(findings, factors, joint=True)
 
 
