@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .checks import check_count
 from .config import NoisyOr, Parameter, PriorsConfig, parse_config
 from .engine import DEFAULT_MEMORY_BUDGET
-from .errors import EvidenceError, KneebayesError, suggest
+from .errors import EvidenceError, KneebayesError, shorten, suggest
 from .evidence import read_columns
 from .tables import (
     as_columns,
@@ -312,8 +313,11 @@ def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
         max_iter: int = 200, tol: float = 1e-7, start: PriorsConfig | None = None,
         memory_budget: int = DEFAULT_MEMORY_BUDGET, method: str = "compiled") -> FitResult:
     """See :meth:`kneebayes.DiagnosticModel.fit`."""
-    if prior_weight < 0:
-        raise KneebayesError(f"prior_weight: expected >= 0, got {prior_weight!r}.")
+    max_iter = check_count(max_iter, "max_iter")
+    if isinstance(prior_weight, bool) or not (
+            isinstance(prior_weight, (int, float)) and 0 <= prior_weight < float("inf")):
+        raise KneebayesError(f"prior_weight: expected a finite number of at least 0, got "
+                             f"{shorten(prior_weight)}.")
     data = _data_arrays(config, cases)
     n = len(cases)
     if n == 0:

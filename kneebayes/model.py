@@ -344,7 +344,7 @@ class DiagnosticModel:
             posterior = self._series(self._checked(observed, "compiled"))
         return assess(self.config, observed, float(posterior[self.config.triage.cause]))
 
-    # -- reasoning (kneebayes.reasoning does the work, on the compiled engine)
+    # -- reasoning (kneebayes.reasoning does the work, on whichever engine answers)
 
     def explain(self, evidence: Evidence, cause: str, method: Method = "compiled"
                 ) -> pd.DataFrame:
@@ -571,11 +571,6 @@ class DiagnosticModel:
         """
         from .learn import fit
 
-        max_iter = check_count(max_iter, "max_iter")
-        if isinstance(prior_weight, bool) or not (
-                isinstance(prior_weight, (int, float)) and 0 <= prior_weight < float("inf")):
-            raise KneebayesError(f"prior_weight: expected a finite number of at least 0, got "
-                                 f"{shorten(prior_weight)}.")
         result = fit(self.config, cases, prior_weight=prior_weight, max_iter=max_iter,
                      tol=tol, start=None if start is None else start.config,
                      memory_budget=self.memory_budget, method=method)
