@@ -13,7 +13,7 @@ import pandas as pd
 from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import EvidenceError, KneebayesError, shorten
 from .model import METHODS, DiagnosticModel, load_model
-from .outputs import Interrupted, check_target, signals_raise, write_text
+from .outputs import Interrupted, check_signals, check_target, signals_raise, write_text
 from .summary import CaseSummary, frame_records, strict_json
 from .triage import NOTICE, Triage
 
@@ -378,6 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with signals_raise():
             args = build_parser().parse_args(argv)
             status = args.run(args)
+            check_signals()
             sys.stdout.flush()
             return status
     except BrokenPipeError:  # `kneebayes nodes | head`: the reader has what it wanted

@@ -24,6 +24,7 @@ import secrets
 import shutil
 import signal
 import stat
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ __all__ = [
     "MARKER",
     "Interrupted",
     "atomic_output",
+    "check_signals",
     "check_target",
     "signals_raise",
     "write_bytes",
@@ -61,24 +63,47 @@ class Interrupted(BaseException):
         return signal.Signals(self.signum).name
 
 
+_received: list[int] = []  # signals caught by signals_raise, in order
+
+
+def check_signals() -> None:
+    """Raise now for a signal that arrived inside :func:`signals_raise` but whose exception
+    was swallowed: a signal that lands while Python runs a callback with exceptions ignored
+    (a lock or weakref callback during an import) would otherwise be lost, and the run
+    would go on to write its output. Called before every rename and at the end of a run."""
+    if _received:
+        signum = _received[0]
+        raise KeyboardInterrupt if signum == signal.SIGINT else Interrupted(signum)
+
+
 @contextmanager
 def signals_raise() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread
-    (Ctrl-C already raises ``KeyboardInterrupt``); the previous handlers come back after."""
+    """Within the block, SIGTERM and SIGHUP raise :class:`Interrupted` and Ctrl-C
+    ``KeyboardInterrupt`` in the main thread, and each is also recorded for
+    :func:`check_signals`; the previous handlers come back after."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum, _frame):
-        raise Interrupted(signum)
+        _received.append(signum)
+        raise KeyboardInterrupt if signum == signal.SIGINT else Interrupted(signum)
 
-    caught = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    def unraisable(info):  # a swallowed interrupt: check_signals reports it, not a traceback
+        if not isinstance(info.exc_value, (Interrupted, KeyboardInterrupt)):
+            previous_hook(info)
+
+    caught = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None))
+              if s is not None]
     previous = {s: signal.signal(s, handler) for s in caught}
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        sys.unraisablehook = previous_hook
+        _received.clear()
 
 
 def _first_existing(path: Path) -> Path:
@@ -270,6 +295,7 @@ def atomic_output(target: str | Path, inputs: Iterable[str | Path] = (),
             (temporary / MARKER).touch()  # a writer may have cleared the directory
         _fsync_tree(temporary)
         os.chmod(temporary, mode)
+        check_signals()  # an interrupt swallowed on the way must not let the output land
         if directory and target.is_dir():
             old = folder / f".{target.name}.kb{os.getpid()}-{secrets.token_hex(4)}.part"
             os.replace(target, old)

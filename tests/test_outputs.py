@@ -190,3 +190,22 @@ def test_a_signal_during_score_leaves_no_partial_output(tmp_path, how, status):
     assert "Traceback" not in err and "no partial output" in err
     assert target.read_text() == "previous\n"
     assert leftovers(tmp_path) == []
+
+
+def test_a_swallowed_interrupt_still_stops_the_write(tmp_path):
+    """A signal whose exception is lost (it landed in a callback Python runs with exceptions
+    ignored, say) must still keep the output from landing."""
+    from kneebayes.outputs import Interrupted, signals_raise
+
+    target = tmp_path / "out.txt"
+    target.write_text("previous\n")
+    with signals_raise():
+        try:
+            signal.raise_signal(signal.SIGTERM)
+        except Interrupted:
+            pass  # swallowed on the way
+        with pytest.raises(Interrupted):
+            write_text(target, "new")
+    assert target.read_text() == "previous\n" and leftovers(tmp_path) == []
+    write_text(target, "new")  # outside the block the record is gone
+    assert target.read_text() == "new"
