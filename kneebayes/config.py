@@ -9,6 +9,7 @@ imports pgmpy: it is on the start-up path of every command.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from .errors import ConfigError, suggest
 __all__ = [
     "SCHEMA_VERSION",
     "STATES",
+    "Categorical",
     "Node",
     "NoisyOr",
     "Parameter",
@@ -85,17 +87,72 @@ class Probability:
         return self.mean * self.strength, (1.0 - self.mean) * self.strength
 
 
+def link(parent: str, state: str | None = None) -> str:
+    """The name of a noisy-OR link: the parent's id for a two-state parent, ``parent=state``
+    for one state of a categorical parent."""
+    return parent if state is None else f"{parent}={state}"
+
+
 @dataclass(frozen=True)
 class NoisyOr:
-    """Leaky noisy-OR: ``leak`` = P(present | no parent present); ``weights[p]`` =
-    P(present | only parent ``p`` present) (Díez's parameterisation)."""
+    """Leaky noisy-OR: ``leak`` = P(present | every parent in its reference state);
+    ``weights[l]`` = P(present | only link ``l`` active) (Díez's parameterisation).
+
+    A two-state parent has one link, named by its id, active when it is present. A
+    categorical parent (``parent_states[p]`` lists its states) has one link per state that
+    carries a weight, named ``p=state`` and active when the parent is in that state; a state
+    without a weight (at least one: the reference) activates nothing (Díez's noisy-OR over
+    multi-valued parents).
+    """
 
     leak: Probability
     weights: Mapping[str, Probability]
+    parent_states: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: FrozenDict())
 
     @property
     def parents(self) -> tuple[str, ...]:
-        return tuple(self.weights)
+        return tuple(dict.fromkeys(name.split("=", 1)[0] for name in self.weights))
+
+    @property
+    def cards(self) -> tuple[int, ...]:
+        """The number of states of each parent."""
+        return tuple(len(self.parent_states.get(p, STATES)) for p in self.parents)
+
+    def links(self) -> list[tuple[int, int]]:
+        """Per weight (in order), the parent's position and the state that activates it."""
+        position = {p: i for i, p in enumerate(self.parents)}
+        out = []
+        for name in self.weights:
+            parent, _, state = name.partition("=")
+            states = self.parent_states.get(parent, STATES)
+            out.append((position[parent], states.index(state) if state else 1))
+        return out
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """A root node with named states: ``probabilities[s]`` = P(state ``s``), summing to one
+    (a Dirichlet when the file gives its strength ``n``: each state's Beta is the
+    Dirichlet's marginal). ``bands`` optionally gives each state's lower bound on a number
+    scale (age in years), so that a number can be read as its state."""
+
+    states: tuple[str, ...]
+    probabilities: Mapping[str, Probability]
+    bands: tuple[float, ...] | None = None
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def cards(self) -> tuple[int, ...]:
+        return ()
+
+    def state_of(self, number: float) -> int | None:
+        """The state whose band holds `number`, or ``None`` below the first band."""
+        if self.bands is None or not number >= self.bands[0]:
+            return None
+        return int(sum(number >= edge for edge in self.bands)) - 1
 
 
 @dataclass(frozen=True)
@@ -104,6 +161,10 @@ class Table:
 
     parents: tuple[str, ...]
     rows: Mapping[frozenset[str], Probability]
+
+    @property
+    def cards(self) -> tuple[int, ...]:
+        return (2,) * len(self.parents)
 
 
 @dataclass(frozen=True)
@@ -120,7 +181,8 @@ class Parameter:
         The node whose distribution it belongs to.
     slot : str or frozenset of str
         Its place in that distribution: ``"leak"`` (also a factor's prior or a cause's base),
-        a parent id (a noisy-OR weight), or the set of present parents (a table row).
+        a link (a noisy-OR weight: a parent id, or ``parent=state``), the set of present
+        parents (a table row), or ``"state=S"`` (a categorical factor's P(S)).
     """
 
     path: str
@@ -136,13 +198,14 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Node:
-    """A binary node (states ``absent``, ``present``) and its conditional distribution."""
+    """A node and its conditional distribution: two states (``absent``, ``present``) unless
+    it is a categorical factor."""
 
     id: str
     role: Role
     label: str
     description: str
-    cpd: NoisyOr | Table
+    cpd: NoisyOr | Table | Categorical
     parameters: tuple[Parameter, ...]
     kind: str | None = None
     cost: float | None = None
@@ -150,6 +213,15 @@ class Node:
     @property
     def parents(self) -> tuple[str, ...]:
         return self.cpd.parents
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        return self.cpd.states if isinstance(self.cpd, Categorical) else STATES
+
+    @property
+    def parent_cards(self) -> tuple[int, ...]:
+        """The number of states of each parent, in :attr:`parents` order."""
+        return self.cpd.cards
 
 
 @dataclass(frozen=True)
@@ -204,6 +276,11 @@ class PriorsConfig:
     @cached_property
     def findings(self) -> tuple[str, ...]:
         return self.ids("finding")
+
+    @cached_property
+    def factor_cards(self) -> tuple[int, ...]:
+        """The number of states of each factor, in :attr:`factors` order."""
+        return tuple(len(self.nodes[f].states) for f in self.factors)
 
     def parameters(self) -> Iterator[Parameter]:
         """Every number of the model with its key path and source."""
@@ -272,6 +349,16 @@ _PARENT_KEYS: dict[str, dict[str, Role]] = {
 }
 _LEAK_KEY = {"factors": "prior", "causes": "base", "mechanisms": "leak", "findings": "leak"}
 _TOP_KEYS = {"schema_version", "title", "description", "triage", "references", "red_flags"}
+_STATE_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _declared_states(raw: Mapping[str, tuple[str, dict[str, Any]]], nid: str
+                     ) -> tuple[str, ...] | None:
+    """The states a categorical factor declares (as written), or None for a two-state node."""
+    section, spec = raw.get(nid, ("", {}))
+    states = spec.get("states") if section == "factors" else None
+    return tuple(states) if isinstance(states, list) and all(
+        isinstance(x, str) for x in states) else None
 
 
 def _show(value: Any) -> str:
@@ -456,6 +543,8 @@ class _Parser:
         references: Mapping[str, str],
     ) -> Node:
         where = f"{section}.{nid}"
+        if section == "factors" and "states" in spec:
+            return self.categorical(nid, spec, references)
         leak_key = _LEAK_KEY[section]
         parent_keys = _PARENT_KEYS[section]
         allowed = {"label", "description", "source", "sources", leak_key, *parent_keys}
@@ -488,25 +577,42 @@ class _Parser:
             if leak is not None:
                 values[leak_key] = (f"{where}.{leak_key}", leak, "leak")
             weights: dict[str, Probability] = {}
+            parent_states: dict[str, tuple[str, ...]] = {}
             for key, role in parent_keys.items():
                 table = self.table(spec.get(key, {}), f"{where}.{key}") or {}
                 for parent, value in table.items():
                     at = f"{where}.{key}.{parent}"
                     self.parent_ref(parent, (role,), at, raw)
-                    p = self.probability(value, at)
-                    if p is None:
+                    states = _declared_states(raw, parent)
+                    if states is None:
+                        links = {None: value}
+                    elif isinstance(value, dict) and value:
+                        parent_states[parent] = states
+                        links = self.state_links(value, states, at)
+                    else:
+                        self.problem(at, f"a table of weights by state of {parent} (its states:"
+                                     f" {', '.join(states)}), e.g. {{ {states[-1]} = 0.3 }}",
+                                     value)
                         continue
-                    if leak is not None and p.mean <= leak.mean:
-                        self.problem(
-                            at,
-                            f"a probability above the {leak_key} {leak.mean:g}",
-                            p.mean,
-                            " Noisy-OR cannot make a node less likely; give the node a full "
-                            "table (parents = [...], table = {...}) instead.",
-                        )
-                    weights[parent] = p
-                    values[parent] = (at, p, parent)
-            cpd = NoisyOr(leak or Probability(0.5), FrozenDict(weights))
+                    for state, weight in links.items():
+                        name, link_at = link(parent, state), at if state is None else (
+                            f"{at}.{state}")
+                        p = self.probability(weight, link_at)
+                        if p is None:
+                            continue
+                        if leak is not None and p.mean <= leak.mean:
+                            self.problem(
+                                link_at,
+                                f"a probability above the {leak_key} {leak.mean:g}",
+                                p.mean,
+                                " Noisy-OR cannot make a node less likely; give the node a "
+                                "full table (parents = [...], table = {...}) instead.",
+                            )
+                        weights[name] = p
+                        values[parent if state is None else f"{parent}.{state}"] = (
+                            link_at, p, name)
+            cpd = NoisyOr(leak or Probability(0.5), FrozenDict(weights),
+                          FrozenDict(parent_states))
 
         declared = {"table"} if is_table else {leak_key}.union(
             *(spec[k] for k in parent_keys if isinstance(spec.get(k), dict))
@@ -533,6 +639,92 @@ class _Parser:
             kind=kind,
             cost=None if cost is None else float(cost),
         )
+
+    def state_links(self, value: dict[str, Any], states: tuple[str, ...], at: str
+                    ) -> dict[str, Any]:
+        """The weights a node gives to states of a categorical parent; one state at least
+        must be left without a weight (the reference, which activates nothing)."""
+        links = {}
+        for state, weight in value.items():
+            if state not in states:
+                self.problems.append(f"{at}.{state}: expected one of the parent's states "
+                                     f"{list(states)}, got {state!r}." + suggest(state, states))
+            else:
+                links[state] = weight
+        if len(links) == len(states):
+            self.problems.append(
+                f"{at}: expected weights for some of the states {list(states)}, got one for "
+                "every state; leave the reference state (the one that adds no risk) out.")
+        return links
+
+    def categorical(self, nid: str, spec: dict[str, Any], references: Mapping[str, str]
+                    ) -> Node:
+        """A factor with named states: ``states``, ``prior`` by state (summing to one), an
+        optional Dirichlet strength ``n`` and number ``bands``."""
+        where = f"factors.{nid}"
+        keys = {"label", "description", "source", "sources", "states", "prior", "n", "bands"}
+        self.check_keys(spec, where, keys, {"label", "states", "prior"})
+        raw_states = spec.get("states")
+        if not (isinstance(raw_states, list) and len(raw_states) >= 2
+                and all(isinstance(x, str) and _STATE_NAME.fullmatch(x) for x in raw_states)
+                and len(set(raw_states)) == len(raw_states)):
+            self.problem(f"{where}.states", "an array of at least two distinct state names "
+                         "(letters, digits, underscores)", raw_states)
+            raw_states = ["_"]
+        states = tuple(raw_states)
+        strength = spec.get("n")
+        if strength is not None and (isinstance(strength, bool) or not isinstance(
+                strength, int | float) or not 0 < strength < math.inf):
+            self.problem(f"{where}.n", "a positive number (the Dirichlet's strength)", strength)
+            strength = None
+        prior = self.table(spec.get("prior", {}), f"{where}.prior") or {}
+        probabilities, values = {}, {}
+        for state, value in prior.items():
+            at = f"{where}.prior.{state}"
+            if state not in states:
+                self.problems.append(f"{at}: expected one of the states {list(states)}, got "
+                                     f"{state!r}." + suggest(state, states))
+                continue
+            p = self.probability(value, at)
+            if p is None:
+                continue
+            if p.strength is not None:
+                self.problem(at, f"a plain number (give the Dirichlet's strength once, as "
+                             f"{where}.n)", value)
+            probabilities[state] = Probability(p.mean, None if strength is None
+                                               else float(strength))
+            values[f"prior.{state}"] = (at, probabilities[state], f"state={state}")
+        # parameters in the order of the states, whatever the order of the file
+        values = {k: values[k] for x in states if (k := f"prior.{x}") in values}
+        if len(probabilities) == len(states) and len(states) > 1:
+            total = sum(p.mean for p in probabilities.values())
+            if abs(total - 1.0) > 1e-6:
+                self.problem(f"{where}.prior", "probabilities summing to 1", round(total, 9))
+        elif states != ("_",) and prior:
+            missing = [x for x in states if x not in prior]
+            if missing:
+                self.problems.append(f"{where}.prior: missing the state(s) {missing}; give a "
+                                     "probability for every state.")
+        bands = spec.get("bands")
+        if bands is not None:
+            if not (isinstance(bands, list) and len(bands) == len(states)
+                    and all(not isinstance(b, bool) and isinstance(b, int | float)
+                            and math.isfinite(b) for b in bands)
+                    and all(a < b for a, b in zip(bands, bands[1:]))):
+                self.problem(f"{where}.bands", f"an increasing array of {len(states)} numbers,"
+                             " each state's lower bound", bands)
+                bands = None
+            else:
+                bands = tuple(float(b) for b in bands)
+        label = self.string(spec.get("label", nid), f"{where}.label") or nid
+        description = spec.get("description", "")
+        if not isinstance(description, str):
+            self.problem(f"{where}.description", "a string", description)
+            description = ""
+        parameters = self.sources(spec, where, values, {"prior"}, references)
+        return Node(id=nid, role="factor", label=label, description=description.strip(),
+                    cpd=Categorical(states, FrozenDict(probabilities), bands),
+                    parameters=parameters)
 
     def parent_ref(
         self,
@@ -727,7 +919,11 @@ class _Parser:
                 self.problem(f"{where}.when", "a non-empty array of finding or factor ids", when)
                 continue
             for w in when:
-                if w not in observable:
+                if _declared_states(raw, w) is not None:
+                    self.problems.append(
+                        f"{where}.when: expected findings or two-state factors, got {w!r}, a "
+                        "factor with named states; a rule fires on present findings.")
+                elif w not in observable:
                     at = f"{where}.when" if "when" in spec else where
                     self.problems.append(
                         f"{at}: expected the id of a finding or factor, got {w!r}."

@@ -14,7 +14,7 @@ they are computed once per distinct pattern in the batch (there are few) and gat
 Everything stays in log space (no underflow however many findings are observed) and in
 float64; the result is exact, not sampled. Cause states are processed in blocks so that
 memory stays bounded; a network whose tables would not fit is refused with
-:class:`EngineTooLarge`, and the model then falls back to pgmpy, saying so.
+:class:`EngineTooLarge`, and the model then answers with the sparse engine.
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ import numpy as np
 
 from .config import PriorsConfig
 from .errors import ModelTooLarge
-from .tables import consistent_states, node_log_tables, parent_index, table_bytes
+from .tables import (
+    consistent_states,
+    log_distribution,
+    node_log_tables,
+    parent_index,
+    parent_states,
+    table_bytes,
+)
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -38,7 +45,7 @@ __all__ = [
 
 DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes of working arrays
 _MAX_LATENT = 30  # 2**30 latent states: beyond this, enumeration is no sensible engine
-_MAX_FACTORS = 16  # 2**16 joint factor states
+_MAX_FACTOR_STATES = 2**16  # joint factor states
 _BLOCK_STATES = 2**14  # cause states per block: bounds each call's working arrays
 
 
@@ -89,13 +96,14 @@ class Engine(Protocol):
 class _Leaf:
     """A node whose parents are all enumerated: its log table and where its parents sit."""
 
-    positions: np.ndarray  # parent positions (bits) in the enumerated state
+    positions: np.ndarray  # parent positions in the enumerated state
+    cards: tuple[int, ...]  # the parents' numbers of states
     log_present: np.ndarray
     log_absent: np.ndarray
 
-    def logs(self, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """log P(present | s), log P(absent | s) for each state row of `bits`."""
-        index = parent_index(bits, list(self.positions))
+    def logs(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """log P(present | s), log P(absent | s) for each state row of `states`."""
+        index = parent_index(states, list(self.positions), self.cards)
         return self.log_present[index], self.log_absent[index]
 
 
@@ -118,7 +126,8 @@ class CompiledEngine:
         self.causes, self.factors, self.findings = config.causes, config.factors, config.findings
         self.memory_budget = memory_budget
         n_c, n_m, n_f = len(config.causes), len(config.mechanisms), len(config.factors)
-        if n_c + n_m > _MAX_LATENT or n_f > _MAX_FACTORS:
+        n_fs = float(np.prod(config.factor_cards, dtype=float))  # joint factor states
+        if n_c + n_m > _MAX_LATENT or n_fs > _MAX_FACTOR_STATES:
             raise EngineTooLarge(
                 f"{n_c} causes, {n_m} mechanisms and {n_f} factors: enumerating their states "
                 "would exceed the engine's limits"
@@ -132,10 +141,11 @@ class CompiledEngine:
 
         # Every size is checked before anything is allocated: half the budget for the cached
         # tables, half for each call's working arrays.
-        per_state = 8 * (2 * len(self._direct) + 2**n_f + 2 * n_c + 2
+        per_state = 8 * (2 * len(self._direct) + n_fs + 2 * n_c + 2
                          + (2 * len(self._indirect) + 1) * 2**n_m)
-        widest = max((len(node.parents) for node in config.nodes.values()), default=0)
-        needed = max(per_state * 2.0**n_c, table_bytes(widest), table_bytes(n_f))
+        widest = max((table_bytes(node.parent_cards) for node in config.nodes.values()),
+                     default=0.0)
+        needed = max(per_state * 2.0**n_c, widest, table_bytes(config.factor_cards))
         if needed > memory_budget // 2:
             raise EngineTooLarge(
                 f"its tables need {needed / 2**20:,.0f} MiB, more than half the "
@@ -147,21 +157,24 @@ class CompiledEngine:
             node = config.nodes[nid]
             present, absent = node_log_tables(node)
             return _Leaf(np.array([positions[p] for p in node.parents], dtype=int),
-                         present[0], absent[0])
+                         node.parent_cards, present[0], absent[0])
 
         self._direct_leaves = [leaf(config.findings[i], bit) for i in self._direct]
         self._indirect_leaves = [leaf(config.findings[i], bit) for i in self._indirect]
         self._mechanisms = [leaf(m, bit) for m in config.mechanisms]
         self.n_causes, self.n_mech = n_c, n_m
 
-        # The factor layer: every joint factor state f, its log prior, and per cause
+        # The factor layer: every joint factor state f (mixed radix: a categorical factor
+        # has as many states as it names), its log prior, and per cause
         # log P(cause present | f), log P(cause absent | f).
-        fbits = self._bits(0, 2**n_f, n_f)
-        priors = np.array([config.nodes[f].cpd.leak.mean for f in config.factors])
-        self._factor_bits = fbits.astype(float)
-        self._log_factor_prior = np.where(fbits == 1, np.log(priors), np.log1p(-priors)).sum(1)
-        fbit = {nid: i for i, nid in enumerate(config.factors)}
-        logs = [leaf(c, fbit).logs(fbits) for c in config.causes]
+        fstates = parent_states(config.factor_cards)
+        self._factor_cards = config.factor_cards
+        self._factor_states = fstates
+        self._log_factor_prior = np.zeros(len(fstates))
+        for j, f in enumerate(config.factors):
+            self._log_factor_prior += log_distribution(config.nodes[f])[0, 0, fstates[:, j]]
+        fpos = {nid: i for i, nid in enumerate(config.factors)}
+        logs = [leaf(c, fpos).logs(fstates) for c in config.causes]
         self._cause_log_present = np.stack([p for p, _ in logs], axis=1)  # (factor states, C)
         self._cause_log_absent = np.stack([a for _, a in logs], axis=1)
 
@@ -224,20 +237,21 @@ class CompiledEngine:
         """The distinct rows of `observed` (NaN-aware) and each case's row among them."""
         if len(observed) == 1:
             return observed, np.zeros(1, dtype=np.intp)
-        codes = np.where(np.isnan(observed), 2, observed).astype(np.int64)
+        codes = np.where(np.isnan(observed), 0, observed + 1).astype(np.int64)  # 0: unseen
         if codes.shape[1] == 0:
             return np.empty((1, 0)), np.zeros(len(codes), dtype=np.intp)
-        if codes.shape[1] <= 39:  # one base-3 integer per row: a 1-D unique is far faster
-            _, first, index = np.unique(codes @ 3 ** np.arange(codes.shape[1], dtype=np.int64),
+        base = int(codes.max()) + 1
+        if codes.shape[1] * np.log2(max(base, 2)) < 62:  # one integer per row: a 1-D unique
+            _, first, index = np.unique(codes @ base ** np.arange(codes.shape[1], dtype=np.int64),
                                            return_index=True, return_inverse=True)
             unique = codes[first]
         else:
             unique, index = np.unique(codes, axis=0, return_inverse=True)
-        return np.where(unique == 2, np.nan, unique).astype(float), index.reshape(-1)
+        return np.where(unique == 0, np.nan, unique - 1).astype(float), index.reshape(-1)
 
     def _factor_weights(self, factor_obs: np.ndarray) -> np.ndarray:
         """P(f), zeroed where it contradicts the factor evidence: patterns x factor states."""
-        return np.where(consistent_states(factor_obs, self._factor_bits),
+        return np.where(consistent_states(factor_obs, self._factor_states, self._factor_cards),
                         np.exp(self._log_factor_prior), 0.0)
 
     def posterior(self, findings_obs: np.ndarray, factor_obs: np.ndarray) -> np.ndarray:
@@ -253,7 +267,8 @@ class CompiledEngine:
         findings_obs : ndarray, shape (n, len(findings))
             1 present, 0 absent, NaN unobserved.
         factor_obs : ndarray, shape (n, len(factors))
-            Likewise for the contributing factors.
+            The contributing factors' observed state indices (1 / 0 for two-state
+            factors), NaN unobserved.
         joint : bool
             Also return the posterior over every joint state of the causes.
 

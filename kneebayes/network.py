@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .checks import check_memory
-from .config import STATES, PriorsConfig
+from .config import PriorsConfig
 from .outputs import atomic_output
-from .tables import present_table, table_bytes
+from .tables import log_distribution, table_bytes
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
@@ -60,9 +60,9 @@ def build_network(config: PriorsConfig, memory_budget: int | None = None
         When the tables (noisy-OR expanded in full, as pgmpy needs) exceed `memory_budget`.
     """
     if memory_budget is not None:
-        widest = max(config.nodes.values(), key=lambda node: len(node.parents))
-        needed = (sum(16.0 * 2.0**len(node.parents) for node in config.nodes.values())
-                  + table_bytes(len(widest.parents)))
+        widest = max(config.nodes.values(), key=lambda node: table_bytes(node.parent_cards))
+        needed = (sum(16.0 * float(np.prod(node.parent_cards)) for node in config.nodes.values())
+                  + table_bytes(widest.parent_cards))
         check_memory(needed, memory_budget, f"pgmpy's full tables ({widest.id} has "
                      f"{len(widest.parents)} parents, a table of {2.0**len(widest.parents):,.0f}"
                      " rows)", "give that node fewer parents (a mechanism node can join "
@@ -79,16 +79,17 @@ def build_network(config: PriorsConfig, memory_budget: int | None = None
         network.latents = latents
         cpds = []
         for node in config.nodes.values():
-            present = present_table(node).reshape(-1)  # C order: last parent fastest, as pgmpy
-            values = np.vstack([1.0 - present, present])
+            # parents' states in C order, last parent fastest, as pgmpy lists them
+            values = np.exp(log_distribution(node)[0]).T
             cpds.append(
                 TabularCPD(
                     node.id,
-                    2,
+                    len(node.states),
                     values,
                     evidence=list(node.parents) or None,
-                    evidence_card=[2] * len(node.parents) or None,
-                    state_names={n: list(STATES) for n in (node.id, *node.parents)},
+                    evidence_card=list(node.parent_cards) or None,
+                    state_names={n: list(config.nodes[n].states)
+                                 for n in (node.id, *node.parents)},
                 )
             )
         network.add_cpds(*cpds)
@@ -108,8 +109,8 @@ def variable_elimination(
     ----------
     network : DiscreteBayesianNetwork
     causes : tuple of str
-    observed : dict of str to {0, 1}
-        Normalised evidence.
+    observed : dict of str to int
+        Normalised evidence: state indices (1 present, 0 absent for two-state nodes).
     inference : VariableElimination, optional
         A ready engine for `network`, to skip its construction.
 
@@ -125,7 +126,7 @@ def variable_elimination(
         engine = inference if inference is not None else VariableElimination(network)
         result = engine.query(  # type: ignore[attr-defined]
             list(causes),
-            evidence={k: STATES[v] for k, v in observed.items()},
+            evidence={k: network.get_cpds(k).state_names[k][v] for k, v in observed.items()},
             joint=False,
             show_progress=False,
         )

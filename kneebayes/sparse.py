@@ -37,7 +37,7 @@ import numpy as np
 from .checks import check_memory
 from .config import NoisyOr, PriorsConfig
 from .engine import DEFAULT_MEMORY_BUDGET, EngineResult
-from .tables import node_log_tables, table_bytes
+from .tables import log_distribution, node_log_tables, table_bytes
 
 __all__ = ["SparseEngine"]
 
@@ -191,7 +191,8 @@ class _Calibrated:
 class _Plan:
     """The bucket tree of one evidence structure: cliques in elimination order."""
 
-    def __init__(self, n: int, fixed: list[_Potential], structural: list[_Potential]):
+    def __init__(self, cards: list[int], fixed: list[_Potential], structural: list[_Potential]):
+        n = len(cards)
         scopes = [p.scope for p in fixed + structural] + [(v,) for v in range(n)]
         self.order = _min_fill_order(n, scopes)
         rank = {v: i for i, v in enumerate(self.order)}
@@ -210,7 +211,10 @@ class _Plan:
             if clique.separator:
                 clique.parent = clique.separator[0]
                 self.cliques[clique.parent].children.append(v)
-        self.width = max(len(c.scope) for c in self.cliques.values())
+        # the largest clique table (cells), and its width in two-state variables
+        self.size = max(float(np.prod([cards[v] for v in c.scope], dtype=float))
+                        for c in self.cliques.values())
+        self.width = int(np.ceil(np.log2(self.size)))
 
 
 class SparseEngine:
@@ -239,8 +243,9 @@ class SparseEngine:
         self._index = index
         self._cause_vars = [index[c] for c in config.causes]
         self._factor_vars = [index[f] for f in config.factors]
+        self._cards = [len(config.nodes[v].states) for v in self.variables]
         for nid in self.variables:
-            check_memory(table_bytes(len(config.nodes[nid].parents)), memory_budget,
+            check_memory(table_bytes(config.nodes[nid].parent_cards), memory_budget,
                          f"the table of {nid} ({len(config.nodes[nid].parents)} parents)",
                          "give it fewer parents, or raise memory_budget")
         self._noisy = np.array([isinstance(config.nodes[x].cpd, NoisyOr)
@@ -258,10 +263,10 @@ class SparseEngine:
         fixed = []  # the factors' priors and the tables of causes and mechanisms
         for nid in self.variables:
             node = config.nodes[nid]
-            present = np.exp(node_log_tables(node, values[:, self._columns[nid]])[0])
-            table = np.stack([1.0 - present, present], axis=-1)
+            table = np.exp(log_distribution(node, values[:, self._columns[nid]]))
             fixed.append(_Potential((*(index[p] for p in node.parents), index[nid]),
-                                    table.reshape(len(values), *(2,) * len(node.parents), 2)))
+                                    table.reshape(len(values), *node.parent_cards,
+                                                  len(node.states))))
         # A noisy-OR finding observed absent becomes, per parent, log q on the parent's
         # 'present' state, and a constant log(1 - leak); Diez: q = (1 - w) / (1 - leak), a
         # weight below the leak read as the leak.
@@ -305,7 +310,7 @@ class SparseEngine:
         """
         structural = self._structural(findings_obs)
         plan = self._plan(structural[0])
-        per_set = 8.0 * 4 * 2.0 ** plan.width
+        per_set = 8.0 * 4 * plan.size
         check_memory(per_set, self.memory_budget, f"a clique of {plan.width} variables "
                      "for one parameter set", "raise memory_budget")
         step = max(1, int(self.memory_budget // per_set))
@@ -367,7 +372,7 @@ class SparseEngine:
                 half = len(rows) // 2  # too wide for one pass: split, and try each half
                 pending += [rows[:half], rows[half:]]
                 continue
-            per_case = 8.0 * 4 * 2.0 ** plan.width
+            per_case = 8.0 * 4 * plan.size
             check_memory(per_case, self.memory_budget, f"a clique of {plan.width} variables "
                          "for one case", "raise memory_budget")
             step = max(1, int(self.memory_budget // per_case))
@@ -419,13 +424,16 @@ class SparseEngine:
     def _family_statistics(self, calibrated: _Calibrated, findings: np.ndarray,
                            tables: _Tables) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         b = len(findings)
-        for nid, potential in zip(self.variables, tables.fixed, strict=True):
-            family = calibrated.joint(potential.scope).reshape(b, -1, 2)
-            yield nid, family.sum(axis=(0, 2)), family[:, :, 1].sum(axis=0)
-        marginals = np.stack([calibrated.marginal(v) for v in range(len(self.variables))],
-                             axis=1)
+        for nid, potential, card in zip(self.variables, tables.fixed, self._cards, strict=True):
+            family = calibrated.joint(potential.scope).reshape(b, -1, card)
+            if self.config.nodes[nid].parents or card == 2:
+                yield nid, family.sum(axis=(0, 2)), family[:, :, 1].sum(axis=0)
+            else:  # a categorical root: the cases, and the expected count in each state
+                yield nid, np.array([float(b)]), family.sum(axis=(0, 1))
         with np.errstate(divide="ignore", invalid="ignore"):
-            marginals = marginals[:, :, 1] / marginals.sum(axis=2)  # P(v present | e)
+            # P(v present | e) of each two-state variable (the parents of findings)
+            present_of = {v: (m := calibrated.marginal(v))[:, 1] / m.sum(axis=1)
+                          for v, card in enumerate(self._cards) if card == 2}
         for k, x in enumerate(self.findings):
             scope = self._scopes[k]
             present = self._present(tables, k)[0]
@@ -436,7 +444,7 @@ class SparseEngine:
                     [float((value[seen] == 1).sum() + (~seen).sum() * present[0])])
                 continue
             if self._noisy[k]:  # parents' marginals carry absent and unseen cases
-                on = marginals[:, list(scope)]
+                on = np.stack([present_of[v] for v in scope], axis=1)
                 joint = np.ones((b, 1))
                 for i in range(len(scope)):
                     joint = (joint[:, :, None] * np.stack([1 - on[:, i], on[:, i]],
@@ -459,7 +467,7 @@ class SparseEngine:
         else:
             scopes = [_Potential(self._scopes[k], np.empty(0)) for k in np.flatnonzero(union)
                       if self._scopes[k]]
-            plan = self._plans[key] = _Plan(len(self.variables), self._point.fixed, scopes)
+            plan = self._plans[key] = _Plan(self._cards, self._point.fixed, scopes)
             if len(self._plans) > _PLANS_KEPT:  # a million distinct cases: memory stays flat
                 self._plans.popitem(last=False)
         return plan
@@ -474,14 +482,15 @@ class SparseEngine:
                findings: np.ndarray, observed: np.ndarray, tables: _Tables) -> _Calibrated:
         """Calibrate `plan` for a batch: cases (one parameter set) or parameter sets (one
         case); whichever is one broadcasts against the other."""
-        n_v = len(self.variables)
-        # Unary potentials, in log space: absent noisy-OR findings and observed factors.
+        n_v, widest = len(self.variables), max(self._cards)
+        # Unary potentials, in log space: absent noisy-OR findings and observed factors
+        # (states beyond a variable's own are never read).
         absent = ((findings == 0) & self._noisy).astype(float)
-        log_unary = np.zeros((max(len(findings), len(tables.values)), n_v, 2))
+        log_unary = np.zeros((max(len(findings), len(tables.values)), n_v, widest))
         log_unary[:, :, 1] = np.einsum("bk,dkv->bdv", absent, tables.log_q).reshape(-1, n_v)
         constant = np.einsum("bk,dk->bd", absent, tables.log_keep).reshape(-1)
         with np.errstate(divide="ignore"):
-            for state in (0, 1):  # observed factors (and, when fitting, causes)
+            for state in range(widest):  # observed factors (and, when fitting, causes)
                 log_unary[:, :, state] += np.log(np.isnan(observed) | (observed == state))
             top = log_unary.max(axis=2)
             constant += top.sum(axis=1)
@@ -504,7 +513,7 @@ class SparseEngine:
                                      np.where(value == 1, present, 1.0 - present))
                 potentials.append(_Potential(self._scopes[k], table.reshape(
                     len(table), *(2,) * len(self._scopes[k]))))
-        potentials += [_Potential((v,), unary[:, v]) for v in range(n_v)]
+        potentials += [_Potential((v,), unary[:, v, :card]) for v, card in enumerate(self._cards)]
         return self._calibrate(plan, potentials, constant)
 
     def _calibrate(self, plan: _Plan, potentials: list[_Potential], constant: np.ndarray

@@ -1,20 +1,26 @@
 """Conditional probability tables as numpy arrays, computed from the validated config.
 
-One convention serves every consumer (the pgmpy network, the compiled engine, the
-uncertainty analysis): a node's table lists its parents' joint states in C order, the first
-parent the most significant bit, state 0 = absent, 1 = present. Tables are kept in log
-space, optionally for many parameter sets at once (a leading axis). No pgmpy here.
+One convention serves every consumer (the pgmpy network, the engines, the uncertainty
+analysis, EM): a node's table lists its parents' joint states in C order (mixed radix: a
+categorical factor has as many states as it names), the first parent the most significant
+digit; a two-state node's state 0 = absent, 1 = present. Tables are kept in log space,
+optionally for many parameter sets at once (a leading axis). No pgmpy here.
+
+Each kind of table has its log table here, in one function (:func:`log_distribution`
+dispatches): noisy-OR (:func:`noisy_or_log_tables`), full table, categorical root.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .config import Node, NoisyOr
+from .config import Categorical, Node, NoisyOr
 
 __all__ = [
     "as_columns",
     "consistent_states",
+    "link_design",
+    "log_distribution",
     "node_log_tables",
     "noisy_or_log_tables",
     "parent_index",
@@ -24,17 +30,22 @@ __all__ = [
 ]
 
 
-def parent_states(k: int) -> np.ndarray:
-    """The ``2**k`` joint states of `k` binary parents as rows of bits, first parent most
-    significant."""
-    return (np.arange(2**k)[:, None] >> np.arange(k - 1, -1, -1)) & 1
+def parent_states(cards: int | tuple[int, ...]) -> np.ndarray:
+    """The joint states of parents with `cards` states each (an int ``k``: `k` two-state
+    parents) as rows of state indices, the first parent most significant."""
+    if isinstance(cards, int | np.integer):
+        cards = (2,) * int(cards)
+    if not cards:
+        return np.zeros((1, 0), dtype=int)
+    return np.indices(cards).reshape(len(cards), -1).T
 
 
-def table_bytes(n_parents: int, sets: int = 1) -> float:
-    """Bytes of working arrays to build one node's tables over `n_parents` binary parents
-    for `sets` parameter sets (the parents' states as bits, then two log tables); a float,
-    so that a size check cannot itself overflow."""
-    return 8.0 * 2.0**n_parents * (n_parents + 4 * sets)
+def table_bytes(cards: int | tuple[int, ...], sets: int = 1) -> float:
+    """Bytes of working arrays to build one node's tables over parents with `cards` states
+    (an int: that many two-state parents) for `sets` parameter sets (the parents' states,
+    then two log tables); a float, so that a size check cannot itself overflow."""
+    cards = (2,) * cards if isinstance(cards, int) else cards
+    return 8.0 * float(np.prod(cards, dtype=float)) * (len(cards) + 4 * sets)
 
 
 def as_columns(arrays: list[np.ndarray], n: int) -> np.ndarray:
@@ -42,48 +53,71 @@ def as_columns(arrays: list[np.ndarray], n: int) -> np.ndarray:
     return np.stack(arrays, axis=1) if arrays else np.empty((n, 0))
 
 
-def consistent_states(observed: np.ndarray, bits: np.ndarray) -> np.ndarray:
+def consistent_states(observed: np.ndarray, states: np.ndarray,
+                      cards: tuple[int, ...] | None = None) -> np.ndarray:
     """Which enumerated states agree with each row of observations.
 
     Parameters
     ----------
     observed : ndarray, shape (n, k)
-        1, 0 or NaN (unobserved) per node.
-    bits : ndarray, shape (states, k)
+        The observed state index (1 / 0 for a two-state node) or NaN (unobserved) per node.
+    states : ndarray, shape (states, k)
         The enumerated states of the same k nodes.
+    cards : tuple of int, optional
+        The nodes' numbers of states (two each when omitted).
 
     Returns
     -------
     ndarray of bool, shape (n, states)
     """
-    seen = ~np.isnan(observed)
-    clash = ((seen & (observed == 1)).astype(float) @ (1 - bits.T)
-             + (seen & (observed == 0)).astype(float) @ bits.T)
-    return clash == 0
+    cards = (2,) * states.shape[1] if cards is None else cards
+    # One-hot on both sides: a row clashes with a state where some observed node's state
+    # differs, counted by one matrix product.
+    seen = np.concatenate([observed[:, [j]] == np.arange(c) for j, c in enumerate(cards)],
+                          axis=1) if cards else np.zeros((len(observed), 0))
+    held = np.concatenate([states[:, [j]] == np.arange(c) for j, c in enumerate(cards)],
+                          axis=1) if cards else np.zeros((len(states), 0))
+    return seen.astype(float) @ (~held).T.astype(float) == 0
 
 
-def parent_index(bits: np.ndarray, positions: list[int]) -> np.ndarray:
-    """For each row of `bits` (enumerated states), the row of a node's table that applies:
-    its parents sit at `positions`, the first the most significant bit."""
+def parent_index(states: np.ndarray, positions: list[int],
+                 cards: tuple[int, ...] | None = None) -> np.ndarray:
+    """For each row of `states` (enumerated states), the row of a node's table that applies:
+    its parents sit at `positions` and have `cards` states (two each when omitted), the
+    first the most significant digit."""
     if not positions:
-        return np.zeros(len(bits), dtype=int)
-    return bits[:, positions] @ (1 << np.arange(len(positions) - 1, -1, -1))
+        return np.zeros(len(states), dtype=int)
+    cards = (2,) * len(positions) if cards is None else cards
+    strides = np.cumprod((1, *cards[:0:-1]))[::-1]
+    return states[:, positions] @ strides
 
 
-def noisy_or_log_tables(leak: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def link_design(cpd: NoisyOr) -> np.ndarray:
+    """Which of a noisy-OR's links are active in each joint parent state: shape
+    (parent states, links), links in the order of ``cpd.weights``."""
+    states = parent_states(cpd.cards)
+    return np.stack([states[:, i] == s for i, s in cpd.links()], axis=1).astype(float) \
+        if cpd.weights else np.zeros((len(states), 0))
+
+
+def noisy_or_log_tables(leak: np.ndarray, weights: np.ndarray,
+                        design: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Leaky noisy-OR as log P(present | parents) and log P(absent | parents).
 
     Parameters
     ----------
     leak : ndarray, shape (d,)
-        P(present | no parent present), for `d` parameter sets.
+        P(present | no link active), for `d` parameter sets.
     weights : ndarray, shape (d, k)
-        P(present | only parent ``i`` present). A weight below the leak (possible when
-        parameters are drawn independently) is read as the leak: the parent has no effect.
+        P(present | only link ``i`` active). A weight below the leak (possible when
+        parameters are drawn independently) is read as the leak: the link has no effect.
+    design : ndarray, shape (parent states, k), optional
+        Which links each joint parent state activates (:func:`link_design`); `k` two-state
+        parents, one link each, when omitted.
 
     Returns
     -------
-    log_present, log_absent : ndarray, shape (d, 2**k)
+    log_present, log_absent : ndarray, shape (d, parent states)
 
     Notes
     -----
@@ -94,14 +128,16 @@ def noisy_or_log_tables(leak: np.ndarray, weights: np.ndarray) -> tuple[np.ndarr
     """
     log_keep = np.log1p(-leak)[:, None]
     step = np.minimum(np.log1p(-weights) - log_keep, 0.0)
-    log_absent = log_keep + step @ parent_states(weights.shape[1]).T
+    design = parent_states(weights.shape[1]) if design is None else design
+    log_absent = log_keep + step @ design.T
     with np.errstate(divide="ignore"):
         return np.log(-np.expm1(log_absent)), log_absent
 
 
 def node_log_tables(node: Node, values: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """log P(present | parents), log P(absent | parents) of `node`, shape ``(d, 2**k)``.
+    """log P(present | parents), log P(absent | parents) of a two-state `node`, shape
+    ``(d, parent states)``.
 
     Parameters
     ----------
@@ -115,7 +151,10 @@ def node_log_tables(node: Node, values: np.ndarray | None = None
     column = {p.slot: i for i, p in enumerate(node.parameters)}
     if isinstance(node.cpd, NoisyOr):
         return noisy_or_log_tables(values[:, column["leak"]],
-                                   values[:, [column[p] for p in node.parents]])
+                                   values[:, [column[p] for p in node.cpd.weights]],
+                                   link_design(node.cpd))
+    if isinstance(node.cpd, Categorical):
+        raise TypeError(f"{node.id} has {len(node.states)} named states; use log_distribution")
     present = values[:, [
         column[frozenset(p for p, s in zip(node.parents, state, strict=True) if s)]
         for state in parent_states(len(node.parents))
@@ -123,6 +162,18 @@ def node_log_tables(node: Node, values: np.ndarray | None = None
     return np.log(present), np.log1p(-present)
 
 
+def log_distribution(node: Node, values: np.ndarray | None = None) -> np.ndarray:
+    """log P(node's state | parents) for any kind of node, shape ``(d, parent states,
+    node states)``; a categorical factor's probabilities are normalised to sum to one (a
+    parameter set that moves one of them moves the others in proportion)."""
+    if isinstance(node.cpd, Categorical):
+        if values is None:
+            values = np.array([[p.value.mean for p in node.parameters]])
+        return np.log(values / values.sum(axis=1, keepdims=True))[:, None, :]
+    present, absent = node_log_tables(node, values)
+    return np.stack([absent, present], axis=-1)
+
+
 def present_table(node: Node) -> np.ndarray:
-    """P(`node` present | its parents' states), shape ``(2,) * len(node.parents)``."""
-    return np.exp(node_log_tables(node)[0][0]).reshape((2,) * len(node.parents))
+    """P(`node` present | its parents' states), shape ``node.parent_cards``."""
+    return np.exp(node_log_tables(node)[0][0]).reshape(node.parent_cards)

@@ -11,19 +11,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from kneebayes.config import NoisyOr, PriorsConfig
+from kneebayes.config import Categorical, NoisyOr, PriorsConfig
+
+
+def _p_state(config: PriorsConfig, nid: str, states: dict[str, np.ndarray]) -> np.ndarray:
+    """P(node = its state in `states` | its parents' states), per assignment."""
+    cpd = config.nodes[nid].cpd
+    if isinstance(cpd, Categorical):
+        probabilities = np.array([cpd.probabilities[s].mean for s in cpd.states])
+        return probabilities[states[nid]] / probabilities.sum()
+    present = _p_present(config, nid, states)
+    return np.where(states[nid] == 1, present, 1.0 - present)
 
 
 def _p_present(config: PriorsConfig, nid: str, states: dict[str, np.ndarray]) -> np.ndarray:
     node = config.nodes[nid]
     cpd = node.cpd
     if isinstance(cpd, NoisyOr):
-        # Díez's leaky noisy-OR: P(absent) = (1 - leak) * prod over present parents of
-        # (1 - w_parent) / (1 - leak).
+        # Díez's leaky noisy-OR: P(absent) = (1 - leak) * prod over active links of
+        # (1 - w_link) / (1 - leak); a two-state parent's link is active when it is present,
+        # a categorical parent's link 'parent=state' when it is in that state.
         absent = np.full(len(next(iter(states.values()))), 1.0 - cpd.leak.mean)
-        for parent, w in cpd.weights.items():
+        for name, w in cpd.weights.items():
+            parent, _, state = name.partition("=")
+            active = (states[parent] == cpd.parent_states[parent].index(state) if state
+                      else states[parent] == 1)
             factor = (1.0 - w.mean) / (1.0 - cpd.leak.mean)
-            absent = absent * np.where(states[parent] == 1, factor, 1.0)
+            absent = absent * np.where(active, factor, 1.0)
         return 1.0 - absent
     out = np.empty(len(next(iter(states.values()))))
     for combo, p in cpd.rows.items():
@@ -44,8 +58,9 @@ def _joint_weights(config: PriorsConfig, observed: dict[str, int],
         nid for nid in config.nodes
         if nid not in observed and (nid not in findings or include_unobserved_findings)
     ]
-    size = 2 ** len(hidden)
-    grid = (np.arange(size)[:, None] >> np.arange(len(hidden))[None, :]) & 1
+    cards = [len(config.nodes[nid].states) for nid in hidden]
+    grid = np.indices(cards).reshape(len(cards), -1).T if cards else np.zeros((1, 0), int)
+    size = len(grid)
     states = {nid: grid[:, i] for i, nid in enumerate(hidden)}
     for nid, value in observed.items():
         states[nid] = np.full(size, value)
@@ -53,8 +68,7 @@ def _joint_weights(config: PriorsConfig, observed: dict[str, int],
     for nid in config.nodes:
         if nid not in states:
             continue  # an unobserved leaf finding: sums to one
-        present = _p_present(config, nid, states)
-        weight = weight * np.where(states[nid] == 1, present, 1.0 - present)
+        weight = weight * _p_state(config, nid, states)
     return states, weight
 
 
