@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
-from itertools import combinations
+from itertools import combinations, pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -710,7 +710,7 @@ class _Parser:
             if not (isinstance(bands, list) and len(bands) == len(states)
                     and all(not isinstance(b, bool) and isinstance(b, int | float)
                             and math.isfinite(b) for b in bands)
-                    and all(a < b for a, b in zip(bands, bands[1:]))):
+                    and all(a < b for a, b in pairwise(bands))):
                 self.problem(f"{where}.bands", f"an increasing array of {len(states)} numbers,"
                              " each state's lower bound", bands)
                 bands = None

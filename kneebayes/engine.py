@@ -26,14 +26,8 @@ import numpy as np
 
 from .config import PriorsConfig
 from .errors import ModelTooLarge
-from .tables import (
-    consistent_states,
-    log_distribution,
-    node_log_tables,
-    parent_index,
-    parent_states,
-    table_bytes,
-)
+from .kinds import log_distribution, node_log_tables
+from .tables import consistent_states, parent_index, parent_states, table_bytes
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import PriorsConfig
+from .config import Categorical, Node, PriorsConfig
 from .errors import EvidenceError, shorten, suggest
 from .tables import as_columns
 
@@ -21,6 +21,8 @@ __all__ = [
     "read_column",
     "read_columns",
     "read_state",
+    "read_value",
+    "state_word",
 ]
 
 _PRESENT = {"present", "yes", "positive", "true", "1", "y", "pos", "+"}
@@ -70,13 +72,70 @@ def read_state(value: Any) -> int | None:
     raise ValueError(value)
 
 
+def _category(value: Any, node: Node) -> int | None:
+    """The state index of a categorical factor's value: a state's name (any case), a number
+    read through the factor's bands, or unobserved; ``ValueError`` otherwise."""
+    cpd = node.cpd
+    assert isinstance(cpd, Categorical)
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        word = value.strip()
+        folded = {s.lower(): i for i, s in enumerate(cpd.states)}
+        if word.lower() in folded:
+            return folded[word.lower()]
+        if word.lower() in _UNOBSERVED:
+            return None
+        number = _number_word(word)
+    elif isinstance(value, bool | np.bool_):
+        raise ValueError(value)
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(value) from None
+        if math.isnan(number):
+            return None
+    if number is None or not math.isfinite(number) or (state := cpd.state_of(number)) is None:
+        raise ValueError(value)
+    return state
+
+
+def expected_values(node: Node) -> str:
+    """What a value of `node` may be, for error messages."""
+    if not isinstance(node.cpd, Categorical):
+        return ACCEPTED_VALUES
+    bands = node.cpd.bands
+    numbers = "" if bands is None else (
+        f", or a number of at least {bands[0]:g} read by the bands "
+        + ", ".join(f"{s} from {b:g}" for s, b in zip(node.states, bands, strict=True)))
+    return (f"one of the states {', '.join(node.states)} (any case){numbers} (None, NaN, '',"
+            " 'NA' or 'unknown' for unobserved)")
+
+
+def read_value(value: Any, node: Node) -> int | None:
+    """The state index of one value of `node` (1 present / 0 absent for a two-state node),
+    or ``None`` (unobserved); ``ValueError`` when it is none of the accepted values."""
+    if isinstance(node.cpd, Categorical):
+        return _category(value, node)
+    return read_state(value)
+
+
+def state_word(config: PriorsConfig, nid: str, state: int | None) -> str:
+    """The name of a normalised state: 'present'/'absent', a categorical factor's state, or
+    'unobserved'."""
+    return "unobserved" if state is None else config.nodes[nid].states[state]
+
+
 def normalise_evidence(
     evidence: Mapping[str, Any] | None, config: PriorsConfig, where: str = "evidence"
 ) -> dict[str, int]:
-    """Check `evidence` against the model and return ``{id: 0 or 1}`` for the observed ids.
+    """Check `evidence` against the model and return ``{id: state}`` for the observed ids:
+    1 (present) or 0 (absent), or a categorical factor's state index.
 
     Findings and contributing factors may be observed; causes and mechanisms are latent.
-    Unobserved entries (``None``, ``NaN``, ``''``) are dropped.
+    Unobserved entries (``None``, ``NaN``, ``''``) are dropped. A categorical factor takes a
+    state's name or, where the file gives bands, a number (``age=63``).
 
     Raises
     ------
@@ -109,10 +168,10 @@ def normalise_evidence(
             )
             continue
         try:
-            state = read_state(value)
+            state = read_value(value, config.nodes[nid])
         except ValueError:
-            problems.append(f"{where}[{nid!r}]: expected {ACCEPTED_VALUES}, got "
-                            f"{shorten(value)}.")
+            problems.append(f"{where}[{nid!r}]: expected {expected_values(config.nodes[nid])},"
+                            f" got {shorten(value)}.")
             continue
         if state is not None:
             observed[nid] = state
@@ -125,7 +184,7 @@ def evidence_arrays(
     cases: Sequence[Mapping[str, int]], config: PriorsConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """Normalised evidence of several cases as arrays (findings, factors): a row per case,
-    1, 0 or NaN."""
+    the state (1, 0, or a categorical factor's state index) or NaN."""
     def rows(ids: tuple[str, ...]) -> np.ndarray:
         return np.array([[case.get(i, np.nan) for i in ids] for case in cases],
                         dtype=float).reshape(len(cases), len(ids))
@@ -133,13 +192,16 @@ def evidence_arrays(
     return rows(config.findings), rows(config.factors)
 
 
-def read_column(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """A column as 1/0/NaN floats, and the cells that could not be read.
+def read_column(column: pd.Series, node: Node | None = None) -> tuple[np.ndarray, pd.Series]:
+    """A column as state floats (1/0/NaN; a categorical factor's state index), and the cells
+    that could not be read.
 
     Text and mixed columns are factorised first: each distinct spelling is read once (a
     column of a million yes/no/empty cells has three), and the states are gathered by code,
     so reading costs a hash per cell rather than Python per cell.
     """
+    if node is not None and isinstance(node.cpd, Categorical):
+        return _read_categorical(column, node)
     if pd.api.types.is_bool_dtype(column.dtype):
         values = column.astype("float64").to_numpy()  # pandas nullable booleans keep NA
         return values, column.iloc[0:0]
@@ -165,16 +227,46 @@ def read_column(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 
 
-def read_columns(frame: pd.DataFrame, ids: list[str], where: str, problems: list[str]
-                 ) -> dict[str, np.ndarray]:
-    """The columns `ids` of `frame` as 1/0/NaN arrays; each unreadable cell (the first five
-    per column, then a count) is added to `problems`, naming its row and column."""
+def _read_categorical(column: pd.Series, node: Node) -> tuple[np.ndarray, pd.Series]:
+    """A categorical factor's column as state indices (NaN unobserved), and the bad cells;
+    numbers through the bands, vectorised."""
+    cpd = node.cpd
+    assert isinstance(cpd, Categorical)
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
+            column.dtype):
+        numbers = column.astype("float64").to_numpy()
+        if cpd.bands is None:
+            bad = ~np.isnan(numbers)
+            return np.full(len(numbers), np.nan), column[bad]
+        states = np.searchsorted(np.array(cpd.bands), numbers, side="right") - 1.0
+        bad = ~np.isnan(numbers) & ((states < 0) | ~np.isfinite(numbers))
+        return np.where(bad | np.isnan(numbers), np.nan, states), column[bad]
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    states = np.full(len(uniques) + 1, np.nan)  # the last: code -1, a missing cell
+    readable = np.ones(len(uniques) + 1, dtype=bool)
+    for i, value in enumerate(uniques):
+        try:
+            state = _category(value, node)
+        except ValueError:
+            readable[i] = False
+            continue
+        states[i] = np.nan if state is None else state
+    return states[codes], column[~readable[codes]]
+
+
+def read_columns(frame: pd.DataFrame, ids: list[str], where: str, problems: list[str],
+                 config: PriorsConfig | None = None) -> dict[str, np.ndarray]:
+    """The columns `ids` of `frame` as state arrays (see :func:`read_column`); each
+    unreadable cell (the first five per column, then a count) is added to `problems`, naming
+    its row and column."""
     out = {}
     for nid in ids:
-        values, bad = read_column(frame[nid])
+        node = None if config is None else config.nodes[nid]
+        values, bad = read_column(frame[nid], node)
+        expected = ACCEPTED_VALUES if node is None else expected_values(node)
         for row, value in list(bad.items())[:5]:
             problems.append(f"{where}: row {shorten(row)}, column {nid!r}: expected "
-                            f"{ACCEPTED_VALUES}, got {shorten(value)}.")
+                            f"{expected}, got {shorten(value)}.")
         if len(bad) > 5:
             problems.append(f"{where}: column {nid!r}: {len(bad) - 5} more unreadable cells.")
         out[nid] = values
@@ -207,7 +299,7 @@ def frame_arrays(
         raise EvidenceError("\n".join(problems))
 
     columns = read_columns(frame, [c for c in frame.columns if c in observable], where,
-                           problems)
+                           problems, config)
 
     def block(ids: tuple[str, ...]) -> np.ndarray:
         return as_columns([columns.get(i, np.full(len(frame), np.nan)) for i in ids],

@@ -20,28 +20,22 @@ import numpy as np
 import pandas as pd
 
 from .checks import check_count
-from .config import NoisyOr, Parameter, PriorsConfig, parse_config
+from .config import Categorical, NoisyOr, Parameter, PriorsConfig, parse_config
 from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import EvidenceError, KneebayesError, shorten, suggest
 from .evidence import read_columns
-from .tables import (
-    as_columns,
-    consistent_states,
-    node_log_tables,
-    parent_index,
-    parent_states,
-)
+from .kinds import kind_of, log_distribution, node_log_tables
+from .tables import as_columns, consistent_states, parent_index, parent_states
 from .uncertainty import DEFAULT_STRENGTH
 from .writer import config_to_data
 
 __all__ = ["FitResult", "fit", "perturb"]
 
-_FLOOR = 1e-6  # fitted probabilities stay inside (0, 1), and links above their leak
 _CHUNK = 4096
 # Up to these, enumerating the latent states is faster than the sparse engine (2**14 states
 # in chunks of 4,096 cases: 512 MiB at most); beyond, the sparse engine's E-step, which gives
 # the same expected counts (tests/test_learning.py checks them against each other).
-_DENSE_LATENT, _DENSE_FACTORS = 14, 12
+_DENSE_LATENT, _DENSE_FACTOR_STATES = 14, 2**12
 
 
 @dataclass(frozen=True)
@@ -73,7 +67,7 @@ def _data_arrays(config: PriorsConfig, cases: pd.DataFrame) -> dict[str, np.ndar
     problems = [f"cases: column {c!r} is not a node of this model.{suggest(str(c), allowed)}"
                 for c in cases.columns if c not in allowed]
     arrays = read_columns(cases, [c for c in cases.columns if c in allowed], "cases",
-                          problems)
+                          problems, config)
     if problems:
         raise EvidenceError("\n".join(problems))
     return arrays
@@ -97,16 +91,16 @@ class _Model(_Values):
         self.n_c, self.n_m = len(config.causes), len(config.mechanisms)
         self.latent = config.causes + config.mechanisms
         self.latent_bits = parent_states(self.n_c + self.n_m)
-        self.factor_bits = parent_states(len(config.factors))
+        self.factor_states = parent_states(config.factor_cards)  # mixed radix
         pos = {nid: i for i, nid in enumerate(self.latent)}
         fpos = {nid: i for i, nid in enumerate(config.factors)}
         self.index = {}  # node -> its parent configuration for every enumerated state
         for node in config.nodes.values():
             if node.role == "cause":
-                bits, where = self.factor_bits, [fpos[p] for p in node.parents]
+                states, where = self.factor_states, [fpos[p] for p in node.parents]
             else:
-                bits, where = self.latent_bits, [pos[p] for p in node.parents]
-            self.index[node.id] = parent_index(bits, where)
+                states, where = self.latent_bits, [pos[p] for p in node.parents]
+            self.index[node.id] = parent_index(states, where, node.parent_cards)
 
     def logs(self, nid: str) -> tuple[np.ndarray, np.ndarray]:
         present, absent = node_log_tables(self.config.nodes[nid],
@@ -120,17 +114,17 @@ def _e_step(m: _Model, data: dict[str, np.ndarray], n: int) -> tuple[dict, float
     n_s, n_l = 2**m.n_c, 2 ** (m.n_c + m.n_m)
     # log P(c | f) for every factor state f and cause state c
     cause_bits = m.latent_bits[:: 2**m.n_m, : m.n_c]
-    log_w = np.zeros((len(m.factor_bits), n_s))
+    log_w = np.zeros((len(m.factor_states), n_s))
     for i, c in enumerate(config.causes):
         present, absent = m.logs(c)
         idx = m.index[c]
         log_w += np.where(cause_bits[None, :, i] == 1, present[idx][:, None],
                           absent[idx][:, None])
     w = np.exp(log_w)
-    factor_prior = np.zeros(len(m.factor_bits))
+    factor_prior = np.zeros(len(m.factor_states))
     for j, f in enumerate(config.factors):
-        present, absent = m.logs(f)
-        factor_prior += np.where(m.factor_bits[:, j] == 1, present[0], absent[0])
+        log_p = log_distribution(config.nodes[f], m.values[None, m.columns[f]])[0, 0]
+        factor_prior += log_p[m.factor_states[:, j]]
     log_mech = np.zeros(n_l)
     for k, mech in enumerate(config.mechanisms):
         present, absent = m.logs(mech)
@@ -143,7 +137,7 @@ def _e_step(m: _Model, data: dict[str, np.ndarray], n: int) -> tuple[dict, float
         like[2 * k], like[2 * k + 1] = present[m.index[x]], absent[m.index[x]]
     observed = as_columns([data.get(x, np.full(n, np.nan)) for x in config.findings], n)
 
-    stats = {"G": np.zeros((len(m.factor_bits), n_s)), "H": np.zeros(n_l),
+    stats = {"G": np.zeros((len(m.factor_states), n_s)), "H": np.zeros(n_l),
              "K1": np.zeros((len(config.findings), n_l)),
              "K0": np.zeros((len(config.findings), n_l)),
              "Km": np.zeros((len(config.findings), n_l))}
@@ -155,7 +149,7 @@ def _e_step(m: _Model, data: dict[str, np.ndarray], n: int) -> tuple[dict, float
         log_pf = np.tile(factor_prior, (rows, 1))
         factor_obs = as_columns([data.get(f, np.full(n, np.nan))[part]
                                  for f in config.factors], rows)
-        log_pf[~consistent_states(factor_obs, m.factor_bits)] = -np.inf
+        log_pf[~consistent_states(factor_obs, m.factor_states, config.factor_cards)] = -np.inf
         pf = np.exp(log_pf)  # rows x factor states
         prior_c = pf @ w  # rows x cause states: P(c, e_F)
         log_joint = np.repeat(np.log(prior_c), 2**m.n_m, axis=1) + log_mech
@@ -184,87 +178,55 @@ def _e_step(m: _Model, data: dict[str, np.ndarray], n: int) -> tuple[dict, float
 
 def _family_counts(m: _Model, stats: dict, nid: str) -> tuple[np.ndarray, np.ndarray]:
     """Expected counts per parent configuration: cases (N) and cases with the node present
-    (N1)."""
+    (N1); for a categorical factor, the cases and the expected count in each state."""
     config = m.config
     node = config.nodes[nid]
-    k = len(node.parents)
+    k = int(np.prod(node.parent_cards))  # parent configurations
     idx = m.index[nid]
     if node.role == "factor":
         j = config.factors.index(nid)
-        total = stats["G"].sum()
-        present = stats["G"].sum(axis=1) @ m.factor_bits[:, j]
-        return np.array([total]), np.array([present])
+        per_state = np.bincount(m.factor_states[:, j], weights=stats["G"].sum(axis=1),
+                                minlength=len(node.states))
+        if isinstance(node.cpd, Categorical):
+            return np.array([per_state.sum()]), per_state
+        return np.array([per_state.sum()]), per_state[1:]
     if node.role == "cause":
         i = config.causes.index(nid)
         cause_bits = m.latent_bits[:: 2**m.n_m, i]
         per_f = stats["G"].sum(axis=1)
         per_f1 = stats["G"] @ cause_bits
-        return (np.bincount(idx, weights=per_f, minlength=2**k),
-                np.bincount(idx, weights=per_f1, minlength=2**k))
+        return (np.bincount(idx, weights=per_f, minlength=k),
+                np.bincount(idx, weights=per_f1, minlength=k))
     if node.role == "mechanism":
         j = m.n_c + config.mechanisms.index(nid)
         h = stats["H"]
-        return (np.bincount(idx, weights=h, minlength=2**k),
-                np.bincount(idx, weights=h * m.latent_bits[:, j], minlength=2**k))
+        return (np.bincount(idx, weights=h, minlength=k),
+                np.bincount(idx, weights=h * m.latent_bits[:, j], minlength=k))
     present = np.exp(m.logs(nid)[0])[idx]
     x = config.findings.index(nid)
     k1, k0, km = stats["K1"][x], stats["K0"][x], stats["Km"][x]
-    return (np.bincount(idx, weights=k1 + k0 + km, minlength=2**k),
-            np.bincount(idx, weights=k1 + km * present, minlength=2**k))
+    return (np.bincount(idx, weights=k1 + k0 + km, minlength=k),
+            np.bincount(idx, weights=k1 + km * present, minlength=k))
 
 
 def _pseudo_counts(config: PriorsConfig, prior_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    """Beta pseudo-counts per parameter, on the scale each parameter is fitted on: link
-    probabilities for noisy-OR weights, the value itself otherwise."""
-    alpha, beta = [], []
-    for node in config.nodes.values():
-        leak = node.cpd.leak.mean if isinstance(node.cpd, NoisyOr) else None
-        for p in node.parameters:
-            strength = p.value.strength or DEFAULT_STRENGTH
-            mean = p.value.mean
-            if leak is not None and p.slot != "leak":
-                mean = (mean - leak) / (1 - leak)  # Díez weight -> link probability
-            alpha.append(prior_weight * strength * mean)
-            beta.append(prior_weight * strength * (1 - mean))
-    return np.array(alpha), np.array(beta)
+    """The prior's pseudo-counts per parameter, each kind of table on its fitting scale."""
+    pairs = [kind_of(node).pseudo_counts(node, prior_weight, DEFAULT_STRENGTH)
+             for node in config.nodes.values()]
+    return (np.concatenate([a for a, _ in pairs]), np.concatenate([b for _, b in pairs]))
 
 
 def _m_step(m: _Values, family: dict[str, tuple[np.ndarray, np.ndarray]], alpha: np.ndarray,
             beta: np.ndarray) -> np.ndarray:
     """New parameter values from each node's expected family counts (``family[node]``:
-    cases per parent configuration, and those with the node present)."""
+    cases per parent configuration, and those with the node present), each node by its
+    kind's fitting step."""
     values = m.values.copy()
     for node in m.config.nodes.values():
         cols = m.columns[node.id]
         counts, present = family[node.id]
-        slots = [p.slot for p in node.parameters]
-        a, b = alpha[cols], beta[cols]
-        if not isinstance(node.cpd, NoisyOr):  # a full table: closed form per row
-            for u, state in enumerate(parent_states(len(node.parents))):
-                row = frozenset(p for p, s in zip(node.parents, state, strict=True) if s)
-                c = slots.index(row)
-                values[cols[c]] = (a[c] + present[u]) / (a[c] + b[c] + counts[u])
-            continue
-        # Noisy-OR through hidden activations: expected activations of the leak and of each
-        # link, given the child present, over the expected count of opportunities.
-        leak = values[cols[slots.index("leak")]]
-        links = np.array([(values[cols[slots.index(p)]] - leak) / (1 - leak)
-                          for p in node.parents])
-        configs = parent_states(len(node.parents))
-        p_present = 1 - (1 - leak) * np.prod(np.where(configs == 1, 1 - links, 1.0), axis=1)
-        share = np.where(p_present > 0, present / np.maximum(p_present, 1e-300), 0.0)
-        c0 = slots.index("leak")
-        new_leak = (a[c0] + leak * share.sum()) / (a[c0] + b[c0] + counts.sum())
-        new_links = []
-        for i, parent in enumerate(node.parents):
-            c = slots.index(parent)
-            on = configs[:, i] == 1
-            new_links.append((a[c] + links[i] * share[on].sum()) / (a[c] + b[c] + counts[on].sum()))
-        new_leak = float(np.clip(new_leak, _FLOOR, 1 - _FLOOR))
-        values[cols[c0]] = new_leak
-        for parent, link in zip(node.parents, new_links, strict=True):
-            link = float(np.clip(link, _FLOOR, 1 - _FLOOR))
-            values[cols[slots.index(parent)]] = 1 - (1 - new_leak) * (1 - link)
+        values[cols] = kind_of(node).m_step(node, values[cols], np.asarray(counts),
+                                            np.asarray(present), alpha[cols], beta[cols])
     return values
 
 
@@ -272,12 +234,7 @@ def _log_prior(m: _Values, alpha: np.ndarray, beta: np.ndarray) -> float:
     total = 0.0
     for node in m.config.nodes.values():
         cols = m.columns[node.id]
-        values = m.values[cols]
-        if isinstance(node.cpd, NoisyOr):
-            slots = [p.slot for p in node.parameters]
-            leak = values[slots.index("leak")]
-            values = np.where(np.array(slots) == "leak", values, (values - leak) / (1 - leak))
-        values = np.clip(values, 1e-300, 1 - 1e-16)
+        values = np.clip(kind_of(node).fitting_scale(node, m.values[cols]), 1e-300, 1 - 1e-16)
         total += float((alpha[cols] * np.log(values) + beta[cols] * np.log1p(-values)).sum())
     return total
 
@@ -285,7 +242,7 @@ def _log_prior(m: _Values, alpha: np.ndarray, beta: np.ndarray) -> float:
 def _enumerable(config: PriorsConfig) -> bool:
     """Whether the dense E-step (every latent state enumerated) is the faster one."""
     return len(config.causes) + len(config.mechanisms) <= _DENSE_LATENT and (
-        len(config.factors) <= _DENSE_FACTORS)
+        np.prod(config.factor_cards, dtype=float) <= _DENSE_FACTOR_STATES)
 
 
 def _dense_e_step(m: _Model, data: dict[str, np.ndarray], n: int
@@ -353,7 +310,8 @@ def _with_values(config: PriorsConfig, values: np.ndarray, n: int, iterations: i
             "prior: ")
     for parameter, value in zip(config.parameters(), values, strict=True):
         strength = (parameter.value.strength or DEFAULT_STRENGTH) * prior_weight + n
-        key = _set_value(data, parameter, {"mean": float(value), "n": float(strength)})
+        key = _set_value(data, parameter, {"mean": float(value), "n": float(strength)},
+                         config)
         node = data[parameter.path.split(".", 1)[0]][parameter.node]
         node.setdefault("sources", {})[key] = note + parameter.source
     return parse_config(data, f"{config.path} (fitted)")
@@ -374,26 +332,16 @@ def perturb(config: PriorsConfig, scale: float = 0.5, seed: int | None = 0) -> P
                 leaks[nid] = value
             else:  # stay above the (already moved) leak
                 value = max(value, leaks[nid] + (1 - leaks[nid]) * 0.01)
-        _set_value(data, parameter, value)
+        _set_value(data, parameter, value, config)
+    for nid in config.factors:  # a categorical factor's moved probabilities sum to one again
+        prior = data["factors"][nid]["prior"]
+        if "states" in data["factors"][nid]:
+            total = sum(prior.values())
+            data["factors"][nid]["prior"] = {s: v / total for s, v in prior.items()}
     return parse_config(data, f"{config.path} (perturbed)")
 
 
-def _set_value(data: dict, parameter: Parameter, value) -> str:
+def _set_value(data: dict, parameter: Parameter, value, config: PriorsConfig) -> str:
     """Put `value` where `parameter` sits in a priors mapping; return its ``sources`` key."""
-    config_node = data[parameter.path.split(".", 1)[0]][parameter.node]
-    slot = parameter.slot
-    if isinstance(slot, frozenset):
-        table = config_node["table"]
-        label = next(k for k in table
-                     if (frozenset() if k == "none" else frozenset(k.split("+"))) == slot)
-        table[label] = value
-        return "table"
-    if slot == "leak":
-        key = next(k for k in ("prior", "base", "leak") if k in config_node)
-        config_node[key] = value
-        return key
-    for group in ("factors", "causes", "mechanisms"):
-        if slot in config_node.get(group, {}):
-            config_node[group][slot] = value
-            return slot
-    raise KeyError(parameter.path)  # pragma: no cover - every parameter has a place
+    spec = data[parameter.path.split(".", 1)[0]][parameter.node]
+    return kind_of(config.nodes[parameter.node]).place(spec, parameter.slot, value)

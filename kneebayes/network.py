@@ -16,8 +16,9 @@ import numpy as np
 
 from .checks import check_memory
 from .config import PriorsConfig
+from .kinds import log_distribution
 from .outputs import atomic_output
-from .tables import log_distribution, table_bytes
+from .tables import table_bytes
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork

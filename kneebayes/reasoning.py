@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .config import STATES
 from .engine import CompiledEngine, EngineResult
 from .errors import KneebayesError, ModelTooLarge, suggest
-from .evidence import evidence_arrays
+from .evidence import evidence_arrays, state_word
 
 if TYPE_CHECKING:
     from .model import DiagnosticModel
@@ -89,7 +88,7 @@ def explain(model: DiagnosticModel, observed: dict[str, int], cause: str,
         {
             "label": [nodes[k].label for k in ranked],
             "role": [nodes[k].role for k in ranked],
-            "value": [STATES[observed[k]] for k in ranked],
+            "value": [state_word(model.config, k, observed[k]) for k in ranked],
             "weight_of_evidence": woe[order],
             "likelihood_ratio": 10 ** woe[order],
             "posterior_without": result.marginals[2:, c][order],

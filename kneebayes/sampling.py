@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from .checks import check_count, check_seed
-from .config import PriorsConfig
+from .config import STATES, PriorsConfig
 from .errors import KneebayesError, suggest
-from .tables import as_columns, node_log_tables, parent_index
+from .kinds import log_distribution
+from .tables import as_columns, parent_index
 
 __all__ = ["sample"]
 
@@ -37,9 +38,11 @@ def _missing_rates(config: PriorsConfig, missing: Missing, states: dict[str, np.
             rates[finding] = np.full(n, float(spec))
         elif isinstance(spec, Mapping) and set(spec) == {"factor", "present", "absent"}:
             factor = spec["factor"]
-            if factor not in config.factors:
-                raise KneebayesError(f"{where}.factor: expected a factor id, got {factor!r}."
-                                     + suggest(str(factor), config.factors))
+            two_state = [f for f in config.factors if config.nodes[f].states == STATES]
+            if factor not in two_state:
+                raise KneebayesError(f"{where}.factor: expected the id of a factor that is "
+                                     f"present or absent, got {factor!r}."
+                                     + suggest(str(factor), two_state))
             for key in ("present", "absent"):
                 if not (isinstance(spec[key], int | float) and 0 <= spec[key] < 1):
                     raise KneebayesError(f"{where}.{key}: expected a rate in [0, 1), got "
@@ -59,13 +62,21 @@ def sample(config: PriorsConfig, n: int, seed: int | None = 0, missing: Missing 
     rng = np.random.default_rng(check_seed(seed))
     states: dict[str, np.ndarray] = {}
     for node in config.nodes.values():  # parents first
-        present = np.exp(node_log_tables(node)[0][0])
+        table = np.exp(log_distribution(node)[0])  # parent states x node states
         parents = as_columns([states[p] for p in node.parents], n)
-        p = present[parent_index(parents, list(range(len(node.parents))))]
-        states[node.id] = (rng.random(n) < p).astype(np.int8)
+        row = table[parent_index(parents, list(range(len(node.parents))), node.parent_cards)]
+        u = rng.random(n)
+        if table.shape[1] == 2:  # present when u < P(present): the stream of earlier versions
+            states[node.id] = (u < row[:, 1]).astype(np.int8)
+        else:  # the state whose cumulative probability first exceeds u
+            states[node.id] = (u[:, None] >= np.cumsum(row, axis=1)[:, :-1]).sum(
+                axis=1).astype(np.int8)
     keep = [nid for nid in config.nodes
             if latent or config.nodes[nid].role in ("factor", "finding")]
-    frame = pd.DataFrame({nid: states[nid].astype(bool) for nid in keep})
+    frame = pd.DataFrame({
+        nid: states[nid].astype(bool) if config.nodes[nid].states == STATES
+        else pd.Categorical.from_codes(states[nid], config.nodes[nid].states)
+        for nid in keep})
     for finding, rate in _missing_rates(config, missing, states, n).items():
         hide = rng.random(n) < rate
         frame[finding] = frame[finding].astype("boolean").mask(hide)

@@ -35,9 +35,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .checks import check_memory
-from .config import NoisyOr, PriorsConfig
+from .config import Categorical, NoisyOr, PriorsConfig
 from .engine import DEFAULT_MEMORY_BUDGET, EngineResult
-from .tables import log_distribution, node_log_tables, table_bytes
+from .kinds import log_distribution, node_log_tables
+from .tables import table_bytes
 
 __all__ = ["SparseEngine"]
 
@@ -426,10 +427,11 @@ class SparseEngine:
         b = len(findings)
         for nid, potential, card in zip(self.variables, tables.fixed, self._cards, strict=True):
             family = calibrated.joint(potential.scope).reshape(b, -1, card)
-            if self.config.nodes[nid].parents or card == 2:
-                yield nid, family.sum(axis=(0, 2)), family[:, :, 1].sum(axis=0)
-            else:  # a categorical root: the cases, and the expected count in each state
+            if isinstance(self.config.nodes[nid].cpd, Categorical):
+                # the cases, and the expected count in each state
                 yield nid, np.array([float(b)]), family.sum(axis=(0, 1))
+            else:
+                yield nid, family.sum(axis=(0, 2)), family[:, :, 1].sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             # P(v present | e) of each two-state variable (the parents of findings)
             present_of = {v: (m := calibrated.marginal(v))[:, 1] / m.sum(axis=1)

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .config import STATES
-from .evidence import read_state
+from .evidence import normalise_evidence, state_word
 from .triage import LEVEL_COLOURS, NOTICE, Triage
 
 if TYPE_CHECKING:
@@ -41,12 +40,6 @@ def _finite(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
         return _finite(value.item())
     return value
-
-
-def _state_word(value: str) -> str:
-    """'present', 'absent' or 'unobserved' for a value already accepted as evidence."""
-    state = read_state(value)
-    return "unobserved" if state is None else STATES[state]
 
 
 def strict_json(payload: Any, indent: int | None = 2) -> str:
@@ -93,6 +86,8 @@ class CaseSummary:
         The priors file's path.
     title : str
         The priors file's title.
+    states : mapping of str to str
+        Each observation read: present, absent, a factor's state, or unobserved.
     """
 
     triage: Triage
@@ -101,6 +96,7 @@ class CaseSummary:
     labels: Mapping[str, str]
     priors: str
     title: str
+    states: Mapping[str, str]
 
     @classmethod
     def of(cls, model: DiagnosticModel, evidence: Mapping[str, Any] | None,
@@ -111,8 +107,11 @@ class CaseSummary:
             posterior = model.posterior(evidence)
         triage = model.triage(evidence, posterior=posterior)
         labels = {nid: node.label for nid, node in model.config.nodes.items()}
+        observed = normalise_evidence(evidence, model.config)
+        words = {str(k): state_word(model.config, str(k), observed.get(str(k)))
+                 for k in evidence}
         return cls(triage, {str(k): str(v) for k, v in evidence.items()}, posterior, labels,
-                   str(model.config.path), model.config.title)
+                   str(model.config.path), model.config.title, words)
 
     def label(self, nid: str) -> str:
         """``"Label (id)"``."""
@@ -157,8 +156,8 @@ class CaseSummary:
         """A self-contained page: the triage banner, the evidence, `body` (HTML fragments
         the caller has escaped), then the notice."""
         evidence = "".join(
-            f"<li>{html.escape(self.labels.get(k, k))}: {_state_word(v)}</li>"
-            for k, v in self.evidence.items()) or "<li>none (the prior)</li>"
+            f"<li>{html.escape(self.labels.get(k, k))}: {html.escape(v)}</li>"
+            for k, v in self.states.items()) or "<li>none (the prior)</li>"
         return "\n".join([
             f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(heading)}"
             f"</title><style>{_STYLE}</style></head><body>",

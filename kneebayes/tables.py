@@ -6,26 +6,23 @@ categorical factor has as many states as it names), the first parent the most si
 digit; a two-state node's state 0 = absent, 1 = present. Tables are kept in log space,
 optionally for many parameter sets at once (a leading axis). No pgmpy here.
 
-Each kind of table has its log table here, in one function (:func:`log_distribution`
-dispatches): noisy-OR (:func:`noisy_or_log_tables`), full table, categorical root.
+The kinds of table themselves (noisy-OR, full table, categorical root) are in
+:mod:`kneebayes.kinds`; this module holds the array arithmetic they share.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .config import Categorical, Node, NoisyOr
+from .config import NoisyOr
 
 __all__ = [
     "as_columns",
     "consistent_states",
     "link_design",
-    "log_distribution",
-    "node_log_tables",
     "noisy_or_log_tables",
     "parent_index",
     "parent_states",
-    "present_table",
     "table_bytes",
 ]
 
@@ -132,48 +129,3 @@ def noisy_or_log_tables(leak: np.ndarray, weights: np.ndarray,
     log_absent = log_keep + step @ design.T
     with np.errstate(divide="ignore"):
         return np.log(-np.expm1(log_absent)), log_absent
-
-
-def node_log_tables(node: Node, values: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """log P(present | parents), log P(absent | parents) of a two-state `node`, shape
-    ``(d, parent states)``.
-
-    Parameters
-    ----------
-    node : Node
-    values : ndarray, shape (d, len(node.parameters)), optional
-        Parameter sets in the order of ``node.parameters``; the point values when omitted
-        (``d = 1``).
-    """
-    if values is None:
-        values = np.array([[p.value.mean for p in node.parameters]])
-    column = {p.slot: i for i, p in enumerate(node.parameters)}
-    if isinstance(node.cpd, NoisyOr):
-        return noisy_or_log_tables(values[:, column["leak"]],
-                                   values[:, [column[p] for p in node.cpd.weights]],
-                                   link_design(node.cpd))
-    if isinstance(node.cpd, Categorical):
-        raise TypeError(f"{node.id} has {len(node.states)} named states; use log_distribution")
-    present = values[:, [
-        column[frozenset(p for p, s in zip(node.parents, state, strict=True) if s)]
-        for state in parent_states(len(node.parents))
-    ]]
-    return np.log(present), np.log1p(-present)
-
-
-def log_distribution(node: Node, values: np.ndarray | None = None) -> np.ndarray:
-    """log P(node's state | parents) for any kind of node, shape ``(d, parent states,
-    node states)``; a categorical factor's probabilities are normalised to sum to one (a
-    parameter set that moves one of them moves the others in proportion)."""
-    if isinstance(node.cpd, Categorical):
-        if values is None:
-            values = np.array([[p.value.mean for p in node.parameters]])
-        return np.log(values / values.sum(axis=1, keepdims=True))[:, None, :]
-    present, absent = node_log_tables(node, values)
-    return np.stack([absent, present], axis=-1)
-
-
-def present_table(node: Node) -> np.ndarray:
-    """P(`node` present | its parents' states), shape ``node.parent_cards``."""
-    return np.exp(node_log_tables(node)[0][0]).reshape(node.parent_cards)

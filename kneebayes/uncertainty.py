@@ -2,9 +2,12 @@
 numbers in the priors file?
 
 Every parameter has a Beta distribution (``{ mean, n }`` or ``{ low, high }`` in the file; a
-plain number gets :data:`DEFAULT_STRENGTH`). For one evidence set, :class:`ParameterSweep`
-computes the exact posterior under many parameter sets at once, on the sparse engine with
-the sets as its batch, so a thousand sets cost about as much as a few ordinary queries.
+plain number gets :data:`DEFAULT_STRENGTH`); the probabilities of a categorical factor's
+states are drawn together from their Dirichlet (whose marginals are those Betas), and a
+parameter set that moves one of them alone (the tornado) moves the others in proportion.
+For one evidence set, :class:`ParameterSweep` computes the exact posterior under many
+parameter sets at once, on the sparse engine with the sets as its batch, so a thousand sets
+cost about as much as a few ordinary queries.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .checks import check_count, check_fraction, check_memory, check_seed
-from .config import PriorsConfig
+from .config import Categorical, PriorsConfig
 from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import KneebayesError, suggest
 from .evidence import evidence_arrays
@@ -100,6 +103,10 @@ def credible_posterior(config: PriorsConfig, observed: Mapping[str, int], draws:
     betas = beta_parameters(config, default_strength)
     rng = np.random.default_rng(seed)
     values = rng.beta(betas["a"].to_numpy(), betas["b"].to_numpy(), size=(draws, len(betas)))
+    for nid in config.factors:  # a categorical factor's states are drawn jointly: Dirichlet
+        if isinstance(config.nodes[nid].cpd, Categorical):
+            columns = config.parameter_columns[nid]
+            values[:, columns] = rng.dirichlet(betas["a"].to_numpy()[columns], size=draws)
     samples = sweep.posterior(values)
     point = sweep.posterior(sweep.means)[0]
     tail = (1 - level) / 2

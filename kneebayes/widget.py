@@ -9,12 +9,15 @@ commit to a ranking first and see how far off it was.
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import ipywidgets as w
 import pandas as pd
 
 from . import plot
 from . import vignettes as vignette_library
+from .config import STATES
+from .evidence import normalise_evidence
 from .model import DiagnosticModel, load_model
 from .summary import triage_banner_html
 from .triage import NOTICE
@@ -83,9 +86,13 @@ class TeachingWidget:
         config = self.model.config
         self.toggles: dict[str, w.ToggleButtons] = {}
         for nid in (*config.findings, *config.factors):
-            toggle = w.ToggleButtons(options=[_UNKNOWN, _YES, _NO], value=_UNKNOWN,
-                                     style={"button_width": "52px"},
-                                     tooltips=["not asked", "present", "absent"])
+            states = config.nodes[nid].states
+            two_state = states == STATES
+            toggle = w.ToggleButtons(
+                options=[_UNKNOWN, _YES, _NO] if two_state else [_UNKNOWN, *states],
+                value=_UNKNOWN, style={"button_width": "52px" if two_state else "64px"},
+                tooltips=["not asked", "present", "absent"] if two_state
+                else ["not asked", *states])
             toggle.observe(self._changed, names="value")
             self.toggles[nid] = toggle
         groups = [(title, [x for x in config.findings if config.nodes[x].kind == kind])
@@ -139,18 +146,21 @@ class TeachingWidget:
     # -- evidence
 
     def evidence(self) -> dict[str, str]:
-        """The ticked findings and factors (``"yes"``/``"no"``)."""
+        """The ticked findings and factors (``"yes"``/``"no"``, or a factor's state)."""
         return {nid: t.value for nid, t in self.toggles.items() if t.value != _UNKNOWN}
 
-    def set_evidence(self, evidence: dict[str, str]) -> None:
-        """Set every toggle at once (unlisted ones to unknown) and refresh once."""
-        self.model.posterior(evidence)  # raise on unknown ids or bad values, before any change
+    def set_evidence(self, evidence: dict[str, Any]) -> None:
+        """Set every toggle at once (unlisted ones to unknown) and refresh once; any accepted
+        spelling of a value (see :func:`kneebayes.evidence.normalise_evidence`)."""
+        # read (and refuse bad ids or values) before any toggle changes
+        observed = normalise_evidence(evidence, self.model.config)
         self._quiet = True
         try:
             for nid, toggle in self.toggles.items():
-                value = str(evidence.get(nid, _UNKNOWN)).lower()
-                toggle.value = {"present": _YES, "true": _YES, "1": _YES, "absent": _NO,
-                                "false": _NO, "0": _NO}.get(value, value)
+                states = self.model.config.nodes[nid].states
+                state = observed.get(nid)
+                toggle.value = (_UNKNOWN if state is None
+                                else (_NO, _YES)[state] if states == STATES else states[state])
         finally:
             self._quiet = False
         self.refresh()

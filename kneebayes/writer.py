@@ -6,19 +6,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .config import NoisyOr, PriorsConfig, Probability, Table
+from .config import PriorsConfig
+from .kinds import kind_of
 from .outputs import write_text
 
 __all__ = ["config_to_data", "write_toml"]
 
 _SECTION = {"factor": "factors", "cause": "causes", "mechanism": "mechanisms",
             "finding": "findings"}
-_LEAK_KEY = {"factor": "prior", "cause": "base", "mechanism": "leak", "finding": "leak"}
-_PARENT_KEY = {"factor": "factors", "cause": "causes", "mechanism": "mechanisms"}
-
-
-def _probability(p: Probability) -> float | dict[str, float]:
-    return p.mean if p.strength is None else {"mean": p.mean, "n": p.strength}
 
 
 def config_to_data(config: PriorsConfig) -> dict[str, Any]:
@@ -43,22 +38,8 @@ def config_to_data(config: PriorsConfig) -> dict[str, Any]:
             spec["kind"] = node.kind
         if node.cost is not None:
             spec["cost"] = node.cost
-        if isinstance(node.cpd, NoisyOr):
-            spec[_LEAK_KEY[node.role]] = _probability(node.cpd.leak)
-            for parent, weight in node.cpd.weights.items():
-                group = _PARENT_KEY[config.nodes[parent].role]
-                spec.setdefault(group, {})[parent] = _probability(weight)
-        else:
-            assert isinstance(node.cpd, Table)
-            spec["parents"] = list(node.cpd.parents)
-            spec["table"] = {"+".join(p for p in node.cpd.parents if p in row) or "none":
-                             _probability(value) for row, value in node.cpd.rows.items()}
-        sources = {}
-        for parameter in node.parameters:
-            slot = parameter.slot
-            name = ("table" if isinstance(slot, frozenset)
-                    else _LEAK_KEY[node.role] if slot == "leak" else slot)
-            sources[name] = parameter.source
+        spec.update(kind_of(node).file_form(node, config))
+        sources = {kind_of(node).source_key(node, p.slot): p.source for p in node.parameters}
         if len(set(sources.values())) == 1:
             spec["source"] = next(iter(sources.values()))
         else:

@@ -41,6 +41,23 @@ def noisy_or(draw, parents: list[str]) -> tuple[Any, dict[str, Any]]:
 
 
 @st.composite
+def factor_spec(draw, name: str) -> dict[str, Any]:
+    """A two-state factor, or a categorical one of 2-4 states whose bands 0, 1, 2, ... read
+    the integer k as the k-th state (so that evidence can say 0, 1, 2 for any factor)."""
+    if draw(st.booleans()):
+        return {"label": name, "prior": draw(probability_value()), "source": "r1"}
+    k = draw(st.integers(2, 4))
+    weights = [draw(st.floats(0.05, 1.0)) for _ in range(k)]
+    prior = {f"s{i}": w / sum(weights) for i, w in enumerate(weights)}
+    prior["s0"] = 1.0 - sum(v for s, v in prior.items() if s != "s0")  # exactly one
+    spec = {"label": name, "states": list(prior), "prior": prior, "bands": list(range(k)),
+            "source": "r1"}
+    if draw(st.booleans()):
+        spec["n"] = draw(st.floats(2.0, 200.0))
+    return spec
+
+
+@st.composite
 def priors_data(draw, max_causes: int = 3, max_mechanisms: int = 2, max_findings: int = 4):
     """A random small priors file: factors -> causes -> mechanisms -> findings."""
     factors = [f"f{i}" for i in range(draw(st.integers(0, 3)))]
@@ -54,7 +71,7 @@ def priors_data(draw, max_causes: int = 3, max_mechanisms: int = 2, max_findings
         "references": {"r1": "A reference."},
         "triage": {"cause": causes[0], "see_clinician_above": 0.1, "urgent_above": 0.5,
                    "source": "elicited: test"},
-        "factors": {f: {"label": f, "prior": draw(probability_value()), **src} for f in factors},
+        "factors": {f: draw(factor_spec(f)) for f in factors},
         "causes": {},
         "mechanisms": {},
         "findings": {},
@@ -62,6 +79,11 @@ def priors_data(draw, max_causes: int = 3, max_mechanisms: int = 2, max_findings
     for c in causes:
         parents = draw(st.lists(st.sampled_from(factors), unique=True)) if factors else []
         base, weights = draw(noisy_or(parents))
+        for f in parents:  # a categorical parent: weights on some of its states, not all
+            states = data["factors"][f].get("states")
+            if states:
+                chosen = draw(st.lists(st.sampled_from(states[1:]), min_size=1, unique=True))
+                weights[f] = {state: weights[f] for state in chosen}
         data["causes"][c] = {"label": c, "base": base, "factors": weights, **src}
     for i, m in enumerate(mechanisms):
         cause_parents = draw(st.lists(st.sampled_from(causes), min_size=1, unique=True))
@@ -100,4 +122,4 @@ def configs(draw, **kwargs) -> PriorsConfig:
 def evidence_for(draw, config: PriorsConfig) -> dict[str, int]:
     observable = list(config.findings) + list(config.factors)
     chosen = draw(st.lists(st.sampled_from(observable), unique=True)) if observable else []
-    return {nid: draw(st.integers(0, 1)) for nid in chosen}
+    return {nid: draw(st.integers(0, len(config.nodes[nid].states) - 1)) for nid in chosen}

@@ -64,7 +64,7 @@ def test_missingness_rates_as_asked(default_model):
 def test_bad_missingness_is_a_clear_error(default_model):
     with pytest.raises(kb.KneebayesError, match="Did you mean 'groin_pain'"):
         default_model.sample(10, missing={"grion_pain": 0.5})
-    with pytest.raises(kb.KneebayesError, match="factor id"):
+    with pytest.raises(kb.KneebayesError, match="the id of a factor that is present or absent"):
         default_model.sample(10, missing={"groin_pain": {"factor": "pfps", "present": 0.1,
                                                          "absent": 0.2}})
 

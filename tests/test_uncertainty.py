@@ -53,6 +53,10 @@ def test_sweep_at_drawn_parameters_is_the_exact_posterior_of_those_numbers(data,
         if isinstance(config.nodes[p.node].cpd, NoisyOr) and p.slot != "leak":
             leak = draws[:, where[(p.node, "leak")]]
             draws[:, i] = np.maximum(draws[:, i], leak + (1 - leak) * 0.01)
+    for nid in config.factors:  # a file holds a categorical factor's states summing to one
+        if len(config.nodes[nid].states) > 2 or config.nodes[nid].states[0] != "absent":
+            columns = config.parameter_columns[nid]
+            draws[:, columns] /= draws[:, columns].sum(axis=1, keepdims=True)
     rows = sweep.posterior(draws)
     for values, row in zip(draws, rows, strict=True):
         model = kb.DiagnosticModel(_with_values(config, values, 0, 0, 1.0))
@@ -76,6 +80,10 @@ def _with_strength(data: dict, strength: float) -> dict:
     out = copy.deepcopy(data)
     for section in ("factors", "causes", "mechanisms", "findings"):
         out[section] = visit(out.get(section, {}))
+    for spec in out["factors"].values():  # a categorical factor: one Dirichlet strength
+        if "states" in spec:
+            spec["prior"] = {s: v["mean"] for s, v in spec["prior"].items()}
+            spec["n"] = strength
     return out
 
 
