@@ -3,7 +3,8 @@
     python benchmarks/bench_sparse.py            # 7 to 30 causes (several minutes, 2 cores)
     python benchmarks/bench_sparse.py --quick    # fewer cases
 
-Generated networks: 5 findings per cause with 1-4 cause parents, 8 binary factors; evidence
+Generated networks: 5 findings per cause with 1-4 cause parents, 8 factors (half of them
+with four states), a mechanism over three causes and a full-table finding; evidence
 forward-sampled from each network with half the findings and factors hidden. Per case:
 ``batch`` is posterior_batch over many cases divided by their number; ``single`` one
 ``posterior()`` call; pyAgrum is one LazyPropagation reused across cases with every cause
@@ -30,9 +31,13 @@ from kneebayes.engine import EngineTooLarge
 
 
 def cases_for(model: kb.DiagnosticModel, n: int, seed: int) -> pd.DataFrame:
+    """Sampled cases as floats (a 4-state factor as its state's index, which its bands 0-3
+    read back), half the cells hidden."""
     cohort = model.sample(n, seed=seed, latent=False)
+    cohort = cohort.apply(lambda c: c.cat.codes if isinstance(c.dtype, pd.CategoricalDtype)
+                          else c).astype(float)
     hidden = np.random.default_rng(seed).random(cohort.shape) < 0.5
-    return cohort.astype(float).mask(hidden)
+    return cohort.mask(hidden)
 
 
 def pyagrum_per_case(model: kb.DiagnosticModel, cases: pd.DataFrame) -> float:
@@ -56,7 +61,7 @@ def pyagrum_per_case(model: kb.DiagnosticModel, cases: pd.DataFrame) -> float:
 
 
 def measure(causes: int, n_batch: int, n_reference: int) -> dict:
-    model = kb.DiagnosticModel(larger_network(causes, 5 * causes, 8, seed=causes))
+    model = kb.DiagnosticModel(larger_network(causes, 5 * causes, 8, seed=causes, mixed=True))
     cases = cases_for(model, n_batch, seed=causes)
     row = {"causes": causes, "default": type(model.engine).__name__}
     for method in ("dense", "sparse"):
@@ -71,7 +76,7 @@ def measure(causes: int, n_batch: int, n_reference: int) -> dict:
             repeat=1) / size * 1e6
         evidence = cases.iloc[0].dropna().to_dict()
         row[f"{method}_single_us"] = timed(
-            lambda m=method: model.posterior(evidence, method=m), repeat=5) * 1e6
+            lambda m=method, e=evidence: model.posterior(e, method=m), repeat=5) * 1e6
     row["pyagrum_us"] = pyagrum_per_case(model, cases.head(n_reference)) * 1e6
     return row
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping
 from functools import cached_property
@@ -15,7 +16,13 @@ from . import network as _network
 from . import reasoning, uncertainty
 from .checks import check_count, check_memory
 from .config import PriorsConfig, load_config
-from .engine import DEFAULT_MEMORY_BUDGET, CompiledEngine, Engine, EngineTooLarge
+from .engine import (
+    DEFAULT_MEMORY_BUDGET,
+    PREFERRED_FACTOR_STATES,
+    CompiledEngine,
+    Engine,
+    EngineTooLarge,
+)
 from .errors import EvidenceError, KneebayesError, shorten
 from .evidence import evidence_arrays, frame_arrays, normalise_evidence
 from .sparse import SparseEngine
@@ -152,8 +159,11 @@ class DiagnosticModel:
     @cached_property
     def engine(self) -> Engine:
         """The fastest exact engine for this model: the dense :class:`CompiledEngine` when
-        its tables fit the memory budget, else the :class:`~kneebayes.sparse.SparseEngine`,
-        whose cost follows the evidence rather than the number of causes."""
+        its tables fit the memory budget and the factors have few joint states, else the
+        :class:`~kneebayes.sparse.SparseEngine`, whose cost follows the evidence rather than
+        the number of causes and which never lists the factors' joint states."""
+        if math.prod(self.config.factor_cards) > PREFERRED_FACTOR_STATES:
+            return self.sparse_engine
         try:
             return self.dense_engine
         except EngineTooLarge:

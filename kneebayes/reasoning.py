@@ -33,6 +33,11 @@ def _run(model: DiagnosticModel, cases: list[dict[str, int]], joint: bool = Fals
     findings, factors = evidence_arrays(cases, model.config)
     if not joint:
         return engine.run(findings, factors)
+    if method == "compiled" and not isinstance(engine, CompiledEngine):
+        try:  # the joint needs the dense engine, even where the sparse one is faster
+            engine = model.dense_engine
+        except ModelTooLarge:
+            pass
     if not isinstance(engine, CompiledEngine):
         raise ModelTooLarge(
             f"this reasoning needs the posterior over all {2**len(model.causes):,} joint "

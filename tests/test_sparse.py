@@ -29,9 +29,11 @@ def sampled_evidence(model: kb.DiagnosticModel, n: int, missing: float, seed: in
     return frame_arrays(cohort, model.config)
 
 
-@pytest.mark.parametrize("causes", [7, 10, 12])
-def test_sparse_agrees_with_the_dense_engine_and_enumeration(causes):
-    model = kb.DiagnosticModel(larger_network(causes, 5 * causes, 6, seed=causes))
+@pytest.mark.parametrize(("causes", "mixed"), [(7, True), (10, True), (12, False)])
+def test_sparse_agrees_with_the_dense_engine_and_enumeration(causes, mixed):
+    """`mixed`: 2- and 4-state factors, a mechanism and a full-table finding (at 12 causes
+    their joint states are too many for the brute force)."""
+    model = kb.DiagnosticModel(larger_network(causes, 5 * causes, 6, seed=causes, mixed=mixed))
     findings, factors = sampled_evidence(model, 300, 0.5, seed=causes)
     sparse = model.sparse_engine.run(findings, factors)
     dense = model.dense_engine.run(findings, factors)
@@ -55,18 +57,19 @@ def pgmpy_marginals(model: kb.DiagnosticModel, observed: dict[str, int]) -> np.n
     the min-fill order: its joint query over 30 causes asks for an 8 GiB factor."""
     from pgmpy.inference import VariableElimination
 
-    from kneebayes.config import STATES
-
     inference = VariableElimination(model.network)
-    evidence = {k: STATES[v] for k, v in observed.items()}
+    evidence = {k: model.config.nodes[k].states[v] for k, v in observed.items()}
     return np.array([inference.query([c], evidence=evidence, elimination_order="MinFill",
                                      show_progress=False).get_value(**{c: "present"})
                      for c in model.causes])
 
 
-@pytest.mark.parametrize(("causes", "cases"), [(16, 4), (20, 3), (30, 2)])
-def test_sparse_agrees_with_pgmpy_on_large_networks(causes, cases):
-    model = kb.DiagnosticModel(larger_network(causes, 5 * causes, 8, seed=causes))
+@pytest.mark.parametrize(("causes", "cases", "mixed"), [(16, 4, True), (20, 3, True),
+                                                        (30, 2, False)])
+def test_sparse_agrees_with_pgmpy_on_large_networks(causes, cases, mixed):
+    """`mixed`: with 2- and 4-state factors, a mechanism and a full-table finding (at 30
+    causes pgmpy's own elimination then takes minutes, so two-state factors there)."""
+    model = kb.DiagnosticModel(larger_network(causes, 5 * causes, 8, seed=causes, mixed=mixed))
     assert isinstance(model.engine, SparseEngine)  # the dense tables would not fit
     findings, factors = sampled_evidence(model, cases, 0.5, seed=causes)
     sparse = model.sparse_engine.run(findings, factors).marginals
