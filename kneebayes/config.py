@@ -25,6 +25,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATES",
     "Categorical",
+    "ClusterTarget",
+    "LikelihoodTarget",
     "Node",
     "NoisyOr",
     "Parameter",
@@ -190,10 +192,76 @@ class Parameter:
     source: str
     node: str = ""
     slot: str | frozenset[str] = ""
+    grade: str = "elicited"
 
     @property
     def elicited(self) -> bool:
-        return "elicited:" in self.source
+        """Whether the number rests on no published figure of its own (see :attr:`grade`)."""
+        return self.grade == "elicited"
+
+
+GRADES = ("cited", "anchored", "elicited", "fitted")
+"""How a number rests on the literature, from its own source:
+
+- ``cited``: the source names a reference *and the figure* (``key: figure``) and nothing else;
+- ``anchored``: it names a cited figure and adds ``elicited:`` reasoning from it;
+- ``elicited``: reasoning alone, or references that do not name a figure, or a node-level
+  citation on a node with several numbers (it cannot say which number it supports);
+- ``fitted``: learnt from data (``fitted: ...``).
+"""
+
+
+def grade_of(source: str, references: Mapping[str, str], own: bool = True) -> str:
+    """The grade (see :data:`GRADES`) of a number whose source text is `source`; `own` is
+    False for a node-level source over several numbers, which vouches for none of them."""
+    if source.lstrip().startswith("fitted:"):
+        return "fitted"
+    before, _, _ = source.partition("elicited:")
+    figures = [part for part in before.split(";")
+               if ":" in part and part.split(":", 1)[0].strip() in references
+               and any(ch.isdigit() for ch in part.split(":", 1)[1])]
+    if not figures or not own:
+        return "elicited"
+    return "anchored" if "elicited:" in source else "cited"
+
+
+@dataclass(frozen=True)
+class LikelihoodTarget:
+    """The likelihood ratios one finding should imply for one cause (posterior odds over
+    prior odds, every other node marginalised), each a closed range, with their source.
+
+    Attributes
+    ----------
+    finding, cause : str
+    lr_positive, lr_negative : tuple of float or None
+        ``(low, high)`` for LR+ (finding present) and LR- (finding absent).
+    source : str
+    grade : str
+        ``cited`` where the source names the published figure (see :func:`grade_of`).
+    defining : bool
+        The finding is the defining feature of the cause, which the source says: the one
+        licence for a finding without an accuracy study to exceed the default bounds.
+    """
+
+    finding: str
+    cause: str
+    lr_positive: tuple[float, float] | None
+    lr_negative: tuple[float, float] | None
+    source: str
+    grade: str
+    defining: bool = False
+
+
+@dataclass(frozen=True)
+class ClusterTarget:
+    """The joint likelihood ratio for `cause` of several findings that measure one thing,
+    all present: correlated signs must add what they add together, not multiply."""
+
+    id: str
+    findings: tuple[str, ...]
+    cause: str
+    lr_positive: tuple[float, float]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -217,6 +285,11 @@ class Node:
     @property
     def states(self) -> tuple[str, ...]:
         return self.cpd.states if isinstance(self.cpd, Categorical) else STATES
+
+    @property
+    def categorical(self) -> bool:
+        """A factor with named states (not present/absent)."""
+        return isinstance(self.cpd, Categorical)
 
     @property
     def parent_cards(self) -> tuple[int, ...]:
@@ -255,6 +328,8 @@ class PriorsConfig:
     triage: TriageConfig
     red_flags: tuple[RedFlagRule, ...]
     references: Mapping[str, str]
+    targets: tuple[LikelihoodTarget, ...] = ()
+    clusters: tuple[ClusterTarget, ...] = ()
 
     def ids(self, role: Role) -> tuple[str, ...]:
         """Node ids of one role, in file order."""
@@ -348,7 +423,11 @@ _PARENT_KEYS: dict[str, dict[str, Role]] = {
     "findings": {"causes": "cause", "mechanisms": "mechanism"},
 }
 _LEAK_KEY = {"factors": "prior", "causes": "base", "mechanisms": "leak", "findings": "leak"}
-_TOP_KEYS = {"schema_version", "title", "description", "triage", "references", "red_flags"}
+_TOP_KEYS = {"schema_version", "title", "description", "triage", "references", "red_flags",
+             "clusters"}
+# A finding with no accuracy study (its target's source names no published figure) may
+# not claim more than these, unless it is the defining feature of the cause.
+NO_STUDY_LR_POSITIVE_MAX, NO_STUDY_LR_NEGATIVE_MIN = 5.0, 0.2
 _STATE_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
@@ -457,6 +536,7 @@ class _Parser:
                 if not ";".join(parts[i:]).split(":", 1)[1].strip():
                     self.problem(where, "a reason after 'elicited:'", text)
                 break
+            part = part.split(":", 1)[0].strip()  # 'key: the figure it rests on'
             if part not in references:
                 hint = suggest(part, references)
                 self.problems.append(
@@ -490,6 +570,10 @@ class _Parser:
         ordered = self.topological(nodes)
         triage = self.triage(data.get("triage"), raw, references)
         red_flags = self.red_flags(data.get("red_flags", {}), raw)
+        targets = tuple(target for nid, (section, spec) in raw.items()
+                        if section == "findings" and "targets" in spec
+                        for target in self.targets(nid, spec["targets"], raw, references))
+        clusters = self.clusters(data.get("clusters", {}), raw, references)
         self.unruled_red_flags(nodes, data.get("red_flags"))
 
         if self.problems:
@@ -502,6 +586,8 @@ class _Parser:
             triage=triage,  # type: ignore[arg-type]  # not None when there are no problems
             red_flags=red_flags,
             references=FrozenDict(references),
+            targets=targets,
+            clusters=clusters,
         )
 
     def references(self, value: Any) -> dict[str, str]:
@@ -549,7 +635,7 @@ class _Parser:
         parent_keys = _PARENT_KEYS[section]
         allowed = {"label", "description", "source", "sources", leak_key, *parent_keys}
         if section == "findings":
-            allowed |= {"kind", "cost", "parents", "table"}
+            allowed |= {"kind", "cost", "parents", "table", "targets"}
         is_table = section == "findings" and ("table" in spec or "parents" in spec)
         required = {"label"} | ({"parents", "table"} if is_table else {leak_key})
         if section == "findings":
@@ -819,7 +905,10 @@ class _Parser:
                 own[name] = resolved
         parameters = []
         for name, (path, value, slot) in values.items():
-            text = own.get(name.split(".", 1)[0], default)
+            key = name.split(".", 1)[0]
+            text = own.get(key, default)
+            # a node-level source over several numbers cannot say which one a figure supports
+            grade = grade_of(text or "", references, own=key in own or len(values) == 1)
             if text is None:
                 if "source" not in spec:
                     self.problems.append(
@@ -828,7 +917,7 @@ class _Parser:
                         f"{where}.sources."
                     )
                 continue
-            parameters.append(Parameter(path, value, text, where.split(".", 1)[1], slot))
+            parameters.append(Parameter(path, value, text, where.split(".", 1)[1], slot, grade))
         return tuple(parameters)
 
     def topological(self, nodes: dict[str, Node]) -> dict[str, Node]:
@@ -884,6 +973,90 @@ class _Parser:
         if low is None or high is None or not isinstance(cause, str) or source is None:
             return None
         return TriageConfig(cause, low.mean, high.mean, source)
+
+    def lr_range(self, value: Any, where: str) -> tuple[float, float] | None:
+        """A likelihood-ratio range ``[low, high]``: positive numbers, low <= high."""
+        if (isinstance(value, list) and len(value) == 2
+                and all(not isinstance(x, bool) and isinstance(x, int | float)
+                        and 0 < x < math.inf for x in value) and value[0] <= value[1]):
+            return float(value[0]), float(value[1])
+        self.problem(where, "[low, high]: two positive finite numbers, low <= high", value)
+        return None
+
+    def targets(self, nid: str, value: Any, raw: Mapping[str, tuple[str, dict[str, Any]]],
+                references: Mapping[str, str]) -> list[LikelihoodTarget]:
+        """``findings.X.targets``: per cause, the LR+ and LR- the finding should imply."""
+        where = f"findings.{nid}.targets"
+        out = []
+        for cause, spec in (self.table(value, where) or {}).items():
+            at = f"{where}.{cause}"
+            self.parent_ref(cause, ("cause",), at, raw)
+            spec = self.table(spec, at)
+            if spec is None:
+                continue
+            self.check_keys(spec, at, {"lr_positive", "lr_negative", "source", "defining"},
+                            {"source"})
+            if "lr_positive" not in spec and "lr_negative" not in spec:
+                self.problems.append(f"{at}: expected lr_positive and/or lr_negative, got "
+                                     "neither.")
+            positive = (self.lr_range(spec["lr_positive"], f"{at}.lr_positive")
+                        if "lr_positive" in spec else None)
+            negative = (self.lr_range(spec["lr_negative"], f"{at}.lr_negative")
+                        if "lr_negative" in spec else None)
+            source = self.source(spec.get("source", "elicited: -"), f"{at}.source", references)
+            defining = spec.get("defining", False)
+            if not isinstance(defining, bool):
+                self.problem(f"{at}.defining", "true or false", defining)
+                defining = False
+            if source is None:
+                continue
+            grade = grade_of(source, references)
+            if defining and "defining" not in source.lower():
+                self.problems.append(f"{at}.source: expected a source that says why this is "
+                                     "the defining feature of the cause (defining = true), "
+                                     f"got {_show(source)}.")
+            if grade != "cited" and not defining:  # no accuracy study behind it
+                if positive and positive[1] > NO_STUDY_LR_POSITIVE_MAX:
+                    self.problem(f"{at}.lr_positive", "a range up to at most "
+                                 f"{NO_STUDY_LR_POSITIVE_MAX:g}: a finding whose source names "
+                                 "no published accuracy figure ('key: figure') may not act as "
+                                 "near-diagnostic", list(positive))
+                if negative and negative[0] < NO_STUDY_LR_NEGATIVE_MIN:
+                    self.problem(f"{at}.lr_negative", "a range down to at least "
+                                 f"{NO_STUDY_LR_NEGATIVE_MIN:g}: a finding whose source names "
+                                 "no published accuracy figure may not rule out",
+                                 list(negative))
+            out.append(LikelihoodTarget(nid, cause, positive, negative, source, grade,
+                                        defining))
+        return out
+
+    def clusters(self, value: Any, raw: Mapping[str, tuple[str, dict[str, Any]]],
+                 references: Mapping[str, str]) -> tuple[ClusterTarget, ...]:
+        """``[clusters.NAME]``: findings that measure one thing, and their joint LR+."""
+        out = []
+        for cid, spec in (self.table(value, "clusters") or {}).items():
+            at = f"clusters.{cid}"
+            spec = self.table(spec, at)
+            if spec is None:
+                continue
+            keys = {"findings", "cause", "lr_positive", "source"}
+            self.check_keys(spec, at, keys, keys)
+            findings = spec.get("findings")
+            if not (isinstance(findings, list) and len(findings) >= 2
+                    and all(isinstance(x, str) for x in findings)):
+                self.problem(f"{at}.findings", "an array of at least two finding ids",
+                             findings)
+                continue
+            for x in findings:
+                self.parent_ref(x, ("finding",), f"{at}.findings", raw)
+            cause = spec.get("cause")
+            if isinstance(cause, str):
+                self.parent_ref(cause, ("cause",), f"{at}.cause", raw)
+            positive = self.lr_range(spec.get("lr_positive"), f"{at}.lr_positive")
+            source = self.source(spec.get("source", "elicited: -"), f"{at}.source", references)
+            if isinstance(cause, str) and positive and source:
+                out.append(ClusterTarget(cid, tuple(findings), cause, positive, source))
+        return tuple(out)
 
     def unruled_red_flags(self, nodes: Mapping[str, Node | None], red_flags: Any) -> None:
         """A finding of kind red_flag must fire a rule: otherwise it would triage 'none'."""

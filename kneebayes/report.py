@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,8 +17,8 @@ from .errors import ModelTooLarge
 from .evidence import normalise_evidence
 from .outputs import write_text
 from .summary import CaseSummary, markdown_text
+from .targets import cluster_likelihood_ratios, implied_likelihood_ratios
 from .triage import NOTICE
-from .validation import likelihood_ratios
 
 if TYPE_CHECKING:
     from .model import DiagnosticModel
@@ -107,6 +108,11 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
+def _range(low: float, high: float) -> str:
+    return "[{}, {}]".format("-" if pd.isna(low) else f"{low:g}",
+                             "-" if pd.isna(high) else f"{high:g}")
+
+
 def model_card(model: DiagnosticModel) -> str:
     """The model card (Markdown): structure, triage rules, every node and parameter with its
     source, the single-finding likelihood ratios beside the published ones, the references."""
@@ -121,15 +127,25 @@ def model_card(model: DiagnosticModel) -> str:
         {"parameter": p.path, "value": p.value.mean,
          "Beta(a, b)": ("" if p.value.beta is None
                         else "({:.3g}, {:.3g})".format(*p.value.beta)),
-         "cited or elicited": "elicited" if p.elicited else "cited",
+         "grade": p.grade,
          "source": p.source}
         for p in config.parameters()])
-    lrs = likelihood_ratios(model).reset_index()
-    lrs = lrs[["finding", "cause", "model", "published", "tolerance", "within_tolerance",
-               "source"]]
+    implied = implied_likelihood_ratios(model)
+    # every finding: each cause it hangs from or has a target for, implied beside target
+    shown = implied[implied["bears_on"] | implied["stated"] | ~implied["within"]].reset_index()
+    lrs = pd.DataFrame({
+        "finding": shown["finding"], "cause": shown["cause"],
+        "LR+ implied": shown["lr_positive"],
+        "LR+ target": [_range(r.positive_low, r.positive_high) for r in shown.itertuples()],
+        "LR- implied": shown["lr_negative"],
+        "LR- target": [_range(r.negative_low, r.negative_high) for r in shown.itertuples()],
+        "target": ["stated: " + r.source if r.stated else "no accuracy study (default bounds)"
+                   for r in shown.itertuples()],
+        "result": shown["within"].map({True: "pass", False: "FAIL"})})
+    clusters = cluster_likelihood_ratios(model)
+    grades = Counter(p.grade for p in config.parameters())
     rules = pd.DataFrame([{"rule": r.id, "when all present": ", ".join(r.when),
                            "level": r.level, "message": r.message} for r in config.red_flags])
-    elicited = sum(p.elicited for p in config.parameters())
     lines = [
         f"# Model card: {markdown_text(config.title)}",
         "",
@@ -141,9 +157,16 @@ def model_card(model: DiagnosticModel) -> str:
         "",
         f"- {len(config.causes)} causes, {len(config.factors)} contributing factors, "
         f"{len(config.mechanisms)} mechanism nodes, {len(config.findings)} findings; every "
-        "node binary (absent, present).",
-        f"- {len(parameters)} parameters: {len(parameters) - elicited} cited directly, "
-        f"{elicited} elicited (the source says why); {len(config.references)} references.",
+        "node present or absent, except factors with named states "
+        f"({', '.join(f for f in config.factors if config.nodes[f].categorical) or 'none'}).",
+        f"- {len(parameters)} parameters: {grades['cited']} cited (their own source names "
+        f"the published figure), {grades['anchored']} anchored on a cited figure with "
+        f"stated reasoning, {grades['elicited']} elicited (reasoning, background references, "
+        f"or a node-level citation that cannot say which number it supports)"
+        + (f", {grades['fitted']} fitted from data" if grades["fitted"] else "")
+        + f"; {len(config.references)} references.",
+        f"- Likelihood ratios: {int((~implied['within']).sum())} of {len(implied)} "
+        "finding-cause pairs leave their target (table below).",
         f"- Triage: P({config.triage.cause}) above {config.triage.see_clinician_above:g} -> "
         f"see a clinician, above {config.triage.urgent_above:g} -> urgent; and the red-flag "
         "rules below, which fire on the findings alone.",
@@ -156,13 +179,19 @@ def model_card(model: DiagnosticModel) -> str:
         "",
         _md_table(nodes),
         "",
-        "## Single-finding likelihood ratios: model vs published",
+        "## Single-finding likelihood ratios: implied vs target",
         "",
-        "LR+ = P(finding | cause) / P(finding | no cause), every other node marginalised; "
-        "the published figures come from other populations, hence the tolerance factor.",
+        "LR+ = P(finding | cause) / P(finding | no cause) and LR- = P(no finding | cause) / "
+        "P(no finding | no cause), every other node marginalised (posterior odds over prior "
+        "odds). Targets are the ranges the priors file states (from published figures: "
+        "inside the 95% CI where given, else within x1.5 of the estimate) or, where it "
+        "states none, the bounds of a finding without an accuracy study: LR+ at most 5, "
+        "LR- at least 0.2. Every finding is listed with each cause it hangs from.",
         "",
         _md_table(lrs),
         "",
+        *(["## Clusters of correlated findings: joint LR+ vs target", "",
+           _md_table(clusters.reset_index()), ""] if len(clusters) else []),
         "## Parameters",
         "",
         "Noisy-OR weights are P(present | only that parent present); `leak`, `base` and "

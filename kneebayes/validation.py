@@ -1,10 +1,10 @@
-"""Checks of the model against the literature: single-finding likelihood ratios implied by
-the network beside the published ones (`clinical-evidence.md`)."""
+"""Checks of the model: single-finding likelihood ratios beside the targets the priors file
+states, synthetic-cohort metrics, parameter recovery and the vignettes."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -12,13 +12,12 @@ import pandas as pd
 from .checks import check_count, check_seed
 from .outputs import write_bytes, write_text
 from .summary import markdown_text
+from .targets import implied_likelihood_ratios
 
 if TYPE_CHECKING:
     from .model import DiagnosticModel
 
 __all__ = [
-    "PUBLISHED_LIKELIHOOD_RATIOS",
-    "PublishedLR",
     "cohort_metrics",
     "expected_calibration_error",
     "likelihood_ratios",
@@ -32,48 +31,12 @@ __all__ = [
 _MIN_COHORT = 100  # fewer synthetic cases leave most ROC curves without a positive case
 
 
-class PublishedLR(NamedTuple):
-    finding: str
-    cause: str
-    published: float
-    tolerance: float  # allowed factor between model and publication (other populations)
-    source: str
-
-
-PUBLISHED_LIKELIHOOD_RATIOS = (
-    PublishedLR("pain_on_stairs_or_squatting", "pfps", 1.8, 2.0,
-                "Nunes 2013, pain on squatting -> PFPS"),
-    PublishedLR("patellar_grind_positive", "pfps", 1.18, 2.0,
-                "Doberstein 2008, Clarke's sign -> chondromalacia"),
-    PublishedLR("groin_pain", "hip_referred_pain", 2.84, 2.0,
-                "Khan 2004, groin pain -> hip OA vs spinal stenosis"),
-    PublishedLR("reduced_hip_internal_rotation", "hip_referred_pain", 4.83, 2.0,
-                "restricted IR in neutral -> FAI, n=63"),
-    PublishedLR("numbness_or_tingling", "lumbar_radiculopathy", 1.65, 2.5,
-                "Tawa 2017, sensory deficit -> radiculopathy"),
-    PublishedLR("straight_leg_raise_positive", "lumbar_radiculopathy", 1.28, 2.5,
-                "van der Windt 2010 (Cochrane), SLR -> disc herniation"),
-    PublishedLR("femoral_nerve_stretch_positive", "lumbar_radiculopathy", 5.0, 2.5,
-                "Suri 2011, FNST -> L2-L4 root impingement (>= 5)"),
-)
-
-
 def likelihood_ratios(model: DiagnosticModel) -> pd.DataFrame:
-    """The positive likelihood ratio P(f | c) / P(f | not c) the model implies for each
-    published pair it has, every other node marginalised: posterior odds over prior odds."""
-    rows = []
-    prior = model.prior()
-    for item in PUBLISHED_LIKELIHOOD_RATIOS:
-        if item.finding not in model.findings or item.cause not in model.causes:
-            continue  # a priors file with another vocabulary
-        post = model.posterior({item.finding: True})[item.cause]
-        p0 = prior[item.cause]
-        lr = (post / (1 - post)) / (p0 / (1 - p0))
-        rows.append({**item._asdict(), "model": lr,
-                     "within_tolerance": abs(np.log(lr / item.published))
-                     <= np.log(item.tolerance)})
-    columns = [*PublishedLR._fields, "model", "within_tolerance"]
-    return pd.DataFrame(rows, columns=columns).set_index(["finding", "cause"])
+    """Every finding-cause pair the priors file states a target for, and every pair that
+    leaves its target (the no-study bounds included): the implied LR+ and LR- beside the
+    target (see :func:`kneebayes.targets.implied_likelihood_ratios`)."""
+    table = implied_likelihood_ratios(model)
+    return table[table["stated"] | ~table["within"]]
 
 
 # --------------------------------------------------------------------------- metrics
@@ -266,8 +229,14 @@ def write_validation_report(model: DiagnosticModel, out_dir: str | Path = "repor
         "Largest errors (causes hidden):", "",
         md(recovery_hid.sort_values("abs_error", ascending=False).head(8)), "",
         "![recovery](validation_recovery.png)", "",
-        "## Single-finding likelihood ratios: model vs published", "",
-        md(lrs[["model", "published", "tolerance", "within_tolerance"]]), "",
+        "## Single-finding likelihood ratios: implied vs target", "",
+        (f"{int((~lrs['within']).sum())} of the {len(lrs)} pairs below leave their target "
+         "(FAIL). Targets are those the priors file states (from published figures) or, "
+         "where it states none, the bounds of a finding without an accuracy study "
+         "(LR+ at most 5, LR- at least 0.2)."), "",
+        md(lrs.assign(result=lrs["within"].map({True: "pass", False: "FAIL"}))[
+            ["lr_positive", "positive_low", "positive_high", "lr_negative", "negative_low",
+             "negative_high", "stated", "result"]]), "",
         f"Run time: {elapsed:.0f} s.", "",
     ])
     return write_text(out / "validation.md", text)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .config import PriorsConfig
+from .config import LikelihoodTarget, PriorsConfig
 from .kinds import kind_of
 from .outputs import write_text
 
@@ -44,13 +44,32 @@ def config_to_data(config: PriorsConfig) -> dict[str, Any]:
             spec["source"] = next(iter(sources.values()))
         else:
             spec["sources"] = sources
+        targets = {t.cause: _target(t) for t in config.targets if t.finding == node.id}
+        if targets:
+            spec["targets"] = targets
         data[_SECTION[node.role]][node.id] = spec
     data["red_flags"] = {}
     for rule in config.red_flags:
         data["red_flags"][rule.id] = {"level": rule.level, "message": rule.message,
                                       "when": list(rule.when)}
+    if config.clusters:
+        data["clusters"] = {c.id: {"findings": list(c.findings), "cause": c.cause,
+                                   "lr_positive": list(c.lr_positive), "source": c.source}
+                            for c in config.clusters}
     data["references"] = dict(config.references)
     return data
+
+
+def _target(target: LikelihoodTarget) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    if target.lr_positive:
+        spec["lr_positive"] = list(target.lr_positive)
+    if target.lr_negative:
+        spec["lr_negative"] = list(target.lr_negative)
+    if target.defining:
+        spec["defining"] = True
+    spec["source"] = target.source
+    return spec
 
 
 def write_toml(config: PriorsConfig, path: str | Path, inputs: Iterable[str | Path] = ()

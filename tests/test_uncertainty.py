@@ -54,7 +54,7 @@ def test_sweep_at_drawn_parameters_is_the_exact_posterior_of_those_numbers(data,
             leak = draws[:, where[(p.node, "leak")]]
             draws[:, i] = np.maximum(draws[:, i], leak + (1 - leak) * 0.01)
     for nid in config.factors:  # a file holds a categorical factor's states summing to one
-        if len(config.nodes[nid].states) > 2 or config.nodes[nid].states[0] != "absent":
+        if config.nodes[nid].categorical:
             columns = config.parameter_columns[nid]
             draws[:, columns] /= draws[:, columns].sum(axis=1, keepdims=True)
     rows = sweep.posterior(draws)
