@@ -30,6 +30,8 @@ __all__ = [
     "Node",
     "NoisyOr",
     "Parameter",
+    "Population",
+    "PopulationShare",
     "PriorsConfig",
     "Probability",
     "RedFlagRule",
@@ -253,6 +255,39 @@ class LikelihoodTarget:
 
 
 @dataclass(frozen=True)
+class PopulationShare:
+    """A share the population should show in the model's prior predictive: of a cause
+    (``what = "cause"``), of people with none of the causes (``"none"``), or of people with
+    any of `findings` present (``"any_finding"``)."""
+
+    name: str
+    what: str
+    findings: tuple[str, ...]
+    low: float
+    high: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Population:
+    """Who the priors file describes, and how its entry criterion enters inference.
+
+    ``inference = "conditioned"``: every number is already conditional on the entry
+    criterion (the base rates describe people who meet it), so no evidence is added to a
+    case and the posterior of a case is the posterior within the population. The prior
+    predictive check (:func:`kneebayes.targets.population_check`) tests that the numbers
+    do describe that population.
+    """
+
+    description: str
+    setting: str
+    entry: str
+    inference: str
+    source: str
+    shares: tuple[PopulationShare, ...]
+
+
+@dataclass(frozen=True)
 class ClusterTarget:
     """The joint likelihood ratio for `cause` of several findings that measure one thing,
     all present: correlated signs must add what they add together, not multiply."""
@@ -330,6 +365,7 @@ class PriorsConfig:
     references: Mapping[str, str]
     targets: tuple[LikelihoodTarget, ...] = ()
     clusters: tuple[ClusterTarget, ...] = ()
+    population: Population | None = None
 
     def ids(self, role: Role) -> tuple[str, ...]:
         """Node ids of one role, in file order."""
@@ -424,7 +460,7 @@ _PARENT_KEYS: dict[str, dict[str, Role]] = {
 }
 _LEAK_KEY = {"factors": "prior", "causes": "base", "mechanisms": "leak", "findings": "leak"}
 _TOP_KEYS = {"schema_version", "title", "description", "triage", "references", "red_flags",
-             "clusters"}
+             "clusters", "population"}
 # A finding with no accuracy study (its target's source names no published figure) may
 # not claim more than these, unless it is the defining feature of the cause.
 NO_STUDY_LR_POSITIVE_MAX, NO_STUDY_LR_NEGATIVE_MIN = 5.0, 0.2
@@ -574,6 +610,8 @@ class _Parser:
                         if section == "findings" and "targets" in spec
                         for target in self.targets(nid, spec["targets"], raw, references))
         clusters = self.clusters(data.get("clusters", {}), raw, references)
+        population = (self.population(data["population"], raw, references)
+                      if "population" in data else None)
         self.unruled_red_flags(nodes, data.get("red_flags"))
 
         if self.problems:
@@ -588,6 +626,7 @@ class _Parser:
             references=FrozenDict(references),
             targets=targets,
             clusters=clusters,
+            population=population,
         )
 
     def references(self, value: Any) -> dict[str, str]:
@@ -1057,6 +1096,57 @@ class _Parser:
             if isinstance(cause, str) and positive and source:
                 out.append(ClusterTarget(cid, tuple(findings), cause, positive, source))
         return tuple(out)
+
+    def population(self, value: Any, raw: Mapping[str, tuple[str, dict[str, Any]]],
+                   references: Mapping[str, str]) -> Population | None:
+        """``[population]``: who the file describes, and the shares it should show."""
+        table = self.table(value, "population")
+        if table is None:
+            return None
+        keys = {"description", "setting", "entry", "inference", "source", "shares"}
+        self.check_keys(table, "population", keys, keys)
+        texts = {k: self.string(table.get(k, "-"), f"population.{k}") or "" for k in
+                 ("description", "setting", "entry")}
+        inference = table.get("inference")
+        if inference != "conditioned":
+            self.problem("population.inference", "'conditioned' (the numbers are conditional "
+                         "on the entry criterion; no evidence is added to a case)", inference)
+        source = self.source(table.get("source", "elicited: -"), "population.source",
+                             references) or ""
+        shares = []
+        for name, spec in (self.table(table.get("shares", {}), "population.shares")
+                           or {}).items():
+            at = f"population.shares.{name}"
+            spec = self.table(spec, at)
+            if spec is None:
+                continue
+            self.check_keys(spec, at, {"low", "high", "findings", "source"},
+                            {"low", "high", "source"})
+            low, high = spec.get("low"), spec.get("high")
+            if not all(not isinstance(x, bool) and isinstance(x, int | float) for x in
+                       (low, high)) or not 0 <= low <= high <= 1:
+                self.problem(at, "low and high with 0 <= low <= high <= 1",
+                             {"low": low, "high": high})
+                continue
+            findings = spec.get("findings")
+            if findings is not None:
+                if not (isinstance(findings, list) and findings
+                        and all(isinstance(x, str) for x in findings)):
+                    self.problem(f"{at}.findings", "an array of finding ids", findings)
+                    continue
+                for x in findings:
+                    self.parent_ref(x, ("finding",), f"{at}.findings", raw)
+                what = "any_finding"
+            elif name == "none":
+                what = "none"
+            else:
+                self.parent_ref(name, ("cause",), at, raw)
+                what = "cause"
+            share_source = self.source(spec["source"], f"{at}.source", references)
+            shares.append(PopulationShare(name, what, tuple(findings or ()), float(low),
+                                          float(high), share_source or ""))
+        return Population(texts["description"], texts["setting"], texts["entry"],
+                          str(inference), source, tuple(shares))
 
     def unruled_red_flags(self, nodes: Mapping[str, Node | None], red_flags: Any) -> None:
         """A finding of kind red_flag must fire a rule: otherwise it would triage 'none'."""

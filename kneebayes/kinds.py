@@ -228,7 +228,9 @@ class TableKind(Kind):
                alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
         out = values.copy()
         for u, c in enumerate(TableKind._rows(node)):
-            out[c] = (alpha[c] + present[u]) / (alpha[c] + beta[c] + counts[u])
+            with np.errstate(invalid="ignore"):  # a row no case reached keeps its value
+                fitted = (alpha[c] + present[u]) / (alpha[c] + beta[c] + counts[u])
+            out[c] = np.clip(fitted, _FLOOR, 1 - _FLOOR) if np.isfinite(fitted) else out[c]
         return out
 
 
@@ -275,7 +277,8 @@ class CategoricalKind(Kind):
     @staticmethod
     def m_step(node: Node, values: np.ndarray, counts: np.ndarray, present: np.ndarray,
                alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
-        return (alpha + present) / (alpha.sum() + counts.sum())
+        fitted = np.clip((alpha + present) / (alpha.sum() + counts.sum()), _FLOOR, None)
+        return fitted / fitted.sum()  # no state fitted to exactly zero
 
 
 _KINDS: dict[type, type[Kind]] = {NoisyOr: NoisyOrKind, Table: TableKind,

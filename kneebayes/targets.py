@@ -29,7 +29,12 @@ from .evidence import evidence_arrays
 if TYPE_CHECKING:
     from .model import DiagnosticModel
 
-__all__ = ["cluster_likelihood_ratios", "implied_likelihood_ratios", "target_failures"]
+__all__ = [
+    "cluster_likelihood_ratios",
+    "implied_likelihood_ratios",
+    "population_check",
+    "target_failures",
+]
 
 _RELATIVE_SLACK = 1e-9  # a ratio on its bound to rounding is inside it
 
@@ -144,6 +149,33 @@ def cluster_likelihood_ratios(model: DiagnosticModel, given: Mapping[str, int] |
     frame["within"] = _inside(frame["lr_positive"], frame["positive_low"],
                               frame["positive_high"])
     return frame
+
+
+def population_check(model: DiagnosticModel, n: int = 40_000, seed: int = 0) -> pd.DataFrame:
+    """The shares the priors file's population should show, beside the model's prior
+    predictive (`n` cases forward-sampled): ``low``, ``high``, ``sampled`` and ``within``
+    (the sampled share inside the range, allowing three standard errors of sampling)."""
+    population = model.config.population
+    columns = ["what", "low", "high", "sampled", "within", "source"]
+    if population is None or not population.shares:
+        return pd.DataFrame(columns=columns)
+    cohort = model.sample(n, seed=seed)
+    causes = cohort[list(model.causes)].to_numpy(dtype=bool)
+    rows = []
+    for share in population.shares:
+        if share.what == "cause":
+            hits = cohort[share.name].to_numpy(dtype=bool)
+        elif share.what == "none":
+            hits = ~causes.any(axis=1)
+        else:
+            hits = cohort[list(share.findings)].to_numpy(dtype=bool).any(axis=1)
+        sampled = float(hits.mean())
+        slack = 3 * np.sqrt(max(sampled * (1 - sampled), 1e-12) / n)
+        rows.append({"share": share.name, "what": share.what, "low": share.low,
+                     "high": share.high, "sampled": sampled,
+                     "within": share.low - slack <= sampled <= share.high + slack,
+                     "source": share.source})
+    return pd.DataFrame(rows, columns=["share", *columns]).set_index("share")
 
 
 def target_failures(model: DiagnosticModel, given: Mapping[str, int] | None = None,

@@ -24,8 +24,14 @@ class Vignette:
     evidence : dict of str to str
         Finding or factor id -> ``"yes"``/``"no"``.
     expected : tuple of str
-        The cause(s) the model should rank first (in any order).
+        The cause(s) the model should rank first (in any order); may be empty when
+        `differential` is given.
     teaching_point : str
+    differential : tuple of str
+        Causes that must be among the model's top three (a must-not-miss condition whose
+        published features are weak belongs here, not inflated into first place).
+    triage : str or None
+        The triage level the case must reach at least (never lower).
     """
 
     id: str
@@ -34,6 +40,8 @@ class Vignette:
     evidence: dict[str, str]
     expected: tuple[str, ...]
     teaching_point: str
+    differential: tuple[str, ...] = ()
+    triage: str | None = None
 
 
 def load(path: str | Path | None = None) -> dict[str, Vignette]:
@@ -64,21 +72,33 @@ def load(path: str | Path | None = None) -> dict[str, Vignette]:
 
 
 def _vignette(vid: str, spec: Any, where: str, problems: list[str]) -> Vignette:
-    keys = {"title", "story", "evidence", "expected", "teaching_point"}
+    required = {"title", "story", "evidence", "teaching_point"}
+    keys = required | {"expected", "differential", "triage"}
     if not isinstance(spec, dict):
         problems.append(f"{where}: expected a table, got {spec!r}.")
         return Vignette(vid, "", "", {}, (), "")
     for key in set(spec) - keys:
         problems.append(f"{where}.{key}: unknown key; expected one of {sorted(keys)}.")
-    for key in keys - set(spec):
+    for key in required - set(spec):
         problems.append(f"{where}.{key}: required key is missing.")
     evidence = spec.get("evidence", {})
     if not isinstance(evidence, dict) or not all(isinstance(v, str) for v in evidence.values()):
         problems.append(f"{where}.evidence: expected a table of id = \"yes\"/\"no\".")
         evidence = {}
     expected = spec.get("expected", [])
-    if not isinstance(expected, list) or not expected:
-        problems.append(f"{where}.expected: expected a non-empty array of cause ids.")
-        expected = []
+    differential = spec.get("differential", [])
+    for key, value in (("expected", expected), ("differential", differential)):
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            problems.append(f"{where}.{key}: expected an array of cause ids, got {value!r}.")
+    if not expected and not differential:
+        problems.append(f"{where}.expected: expected a non-empty array of cause ids (or a "
+                        "differential the causes must be in).")
+    triage = spec.get("triage")
+    if triage not in (None, "none", "see_clinician", "urgent"):
+        problems.append(f"{where}.triage: expected 'none', 'see_clinician' or 'urgent', got "
+                        f"{triage!r}.")
+        triage = None
     return Vignette(vid, str(spec.get("title", "")), str(spec.get("story", "")),
-                    dict(evidence), tuple(expected), str(spec.get("teaching_point", "")))
+                    dict(evidence), tuple(expected if isinstance(expected, list) else ()),
+                    str(spec.get("teaching_point", "")),
+                    tuple(differential if isinstance(differential, list) else ()), triage)

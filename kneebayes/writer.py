@@ -56,6 +56,17 @@ def config_to_data(config: PriorsConfig) -> dict[str, Any]:
         data["clusters"] = {c.id: {"findings": list(c.findings), "cause": c.cause,
                                    "lr_positive": list(c.lr_positive), "source": c.source}
                             for c in config.clusters}
+    if config.population is not None:
+        pop = config.population
+        shares = {}
+        for share in pop.shares:
+            spec: dict[str, Any] = {"low": share.low, "high": share.high}
+            if share.findings:
+                spec["findings"] = list(share.findings)
+            shares[share.name] = {**spec, "source": share.source}
+        data["population"] = {"description": pop.description, "setting": pop.setting,
+                              "entry": pop.entry, "inference": pop.inference,
+                              "source": pop.source, "shares": shares}
     data["references"] = dict(config.references)
     return data
 

@@ -48,7 +48,7 @@ def test_blocks_and_chunks_do_not_change_the_answer(default_model, monkeypatch):
     cases = random_cases(default_model, 300, seed=5, rate=0.5)
     whole = default_model.posterior_batch(cases)
     monkeypatch.setattr(engine_module, "_BLOCK_STATES", 16)  # forces many blocks
-    small = CompiledEngine(default_model.config, memory_budget=2**20)  # and row chunks
+    small = CompiledEngine(default_model.config, memory_budget=2**22)  # and row chunks
     assert small.block < 2 ** len(default_model.causes)
     monkeypatch.setattr(model_module, "_BATCH_ROWS", 7)
     model = kb.DiagnosticModel(default_model.config)

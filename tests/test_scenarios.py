@@ -43,7 +43,8 @@ def test_presentation_leads_to_its_cause(default_model, cause):
     posterior = default_model.posterior(PRESENTATIONS[cause])
     assert posterior.index[0] == cause, posterior
     assert posterior[cause] > 0.5, posterior
-    assert posterior[cause] > 2 * posterior.iloc[1], posterior
+    # signs that read one thing no longer multiply, so a lead is clear but not overwhelming
+    assert posterior[cause] > 1.5 * posterior.iloc[1], posterior
 
 
 @pytest.mark.parametrize("evidence", SERIOUS)

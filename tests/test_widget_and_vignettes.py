@@ -10,6 +10,8 @@ from kneebayes import vignettes
 pytest.importorskip("ipywidgets")
 from kneebayes.widget import TeachingWidget, ranking_score
 
+_LEVELS = ("none", "see_clinician", "urgent")
+
 
 @pytest.mark.parametrize("vid", list(vignettes.load()))
 def test_each_vignette_leads_to_its_expected_causes(default_model, vid):
@@ -17,6 +19,10 @@ def test_each_vignette_leads_to_its_expected_causes(default_model, vid):
     posterior = default_model.posterior(vignette.evidence)
     top = set(posterior.index[: len(vignette.expected)])
     assert top == set(vignette.expected), (vid, posterior)
+    assert set(vignette.differential) <= set(posterior.index[:3]), (vid, posterior)
+    if vignette.triage:  # never lower than expected
+        level = default_model.triage(vignette.evidence, posterior).level
+        assert _LEVELS.index(level) >= _LEVELS.index(vignette.triage), (vid, level)
     if len(vignette.expected) > 1:  # "two at once": the joint explanation says so too
         best = default_model.most_probable_explanation(vignette.evidence, k=1)
         assert set(best["causes"].iloc[0].split(" + ")) == set(vignette.expected)
