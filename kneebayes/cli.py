@@ -167,6 +167,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     from .batch import read_cases
+    from .targets import target_failures
     from .writer import write_toml
 
     model = _model(args)
@@ -175,12 +176,18 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     fitted = model.fit(cases, prior_weight=args.prior_weight, max_iter=args.max_iter)
     write_toml(fitted.config, args.output, inputs=[args.cases, model.config.path])
     result = fitted.fit_result
+    # The data may move a number past what its evidence allows: say which targets the fitted
+    # model leaves, so that a fit cannot quietly make a finding near-diagnostic.
+    left = target_failures(fitted)
+    targets = (f" The fitted model leaves {len(left)} likelihood-ratio target(s):\n  "
+               + "\n  ".join(left) if left else " Every likelihood-ratio target is met.")
     return _done(args, f"Fitted {len(cases)} cases in {result.iterations} EM iterations "
                  f"({'converged' if result.converged else 'not converged'}; log-likelihood "
-                 f"{result.log_likelihood[-1]:.1f}); wrote the priors file {args.output}.",
+                 f"{result.log_likelihood[-1]:.1f}); wrote the priors file {args.output}."
+                 + targets,
                  output=args.output, cases=len(cases), iterations=result.iterations,
                  converged=bool(result.converged),
-                 log_likelihood=float(result.log_likelihood[-1]))
+                 log_likelihood=float(result.log_likelihood[-1]), targets_left=left)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -108,6 +108,23 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
+def _population_section(config) -> list[str]:
+    """Who the file describes and the shares it states (the check itself samples the model:
+    `kneebayes validate`)."""
+    pop = config.population
+    shares = pd.DataFrame([{"share": s.name, "of": s.what if not s.findings
+                            else "any of " + ", ".join(s.findings),
+                            "range": _range(s.low, s.high), "source": s.source}
+                           for s in pop.shares])
+    return ["## Population", "",
+            f"{markdown_text(pop.description)}; setting: {markdown_text(pop.setting)}; entry "
+            f"criterion: {markdown_text(pop.entry)}. Inference: {pop.inference} (every number "
+            "is conditional on the entry criterion; no evidence is added to a case). "
+            f"{markdown_text(pop.source)}", "",
+            "Shares its prior predictive must show (checked by `kneebayes validate` and the "
+            "tests):", "", _md_table(shares), ""]
+
+
 def _range(low: float, high: float) -> str:
     return "[{}, {}]".format("-" if pd.isna(low) else f"{low:g}",
                              "-" if pd.isna(high) else f"{high:g}")
@@ -192,6 +209,7 @@ def model_card(model: DiagnosticModel) -> str:
         "",
         *(["## Clusters of correlated findings: joint LR+ vs target", "",
            _md_table(clusters.reset_index()), ""] if len(clusters) else []),
+        *(_population_section(config) if config.population else []),
         "## Parameters",
         "",
         "Noisy-OR weights are P(present | only that parent present); `leak`, `base` and "

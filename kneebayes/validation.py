@@ -12,7 +12,7 @@ import pandas as pd
 from .checks import check_count, check_seed
 from .outputs import write_bytes, write_text
 from .summary import markdown_text
-from .targets import implied_likelihood_ratios
+from .targets import cluster_likelihood_ratios, implied_likelihood_ratios, population_check
 
 if TYPE_CHECKING:
     from .model import DiagnosticModel
@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 
+_LEVELS = ("none", "see_clinician", "urgent")
 _MIN_COHORT = 100  # fewer synthetic cases leave most ROC curves without a positive case
 
 
@@ -67,7 +68,9 @@ def reliability_table(outcome: np.ndarray, predicted: np.ndarray, bins: int = 10
 
 def vignette_accuracy(model: DiagnosticModel, library: dict | None = None) -> pd.DataFrame:
     """Per vignette: the model's leading causes, whether the first is expected (top-1),
-    whether every expected cause is in the top three (top-3), and the triage level."""
+    whether every expected cause is in the top three (top-3), the triage level, and
+    ``result``: pass when the expected causes lead, the differential is in the top three
+    and the triage is at least the expected level."""
     from . import vignettes
 
     library = vignettes.load() if library is None else library
@@ -85,8 +88,14 @@ def vignette_accuracy(model: DiagnosticModel, library: dict | None = None) -> pd
                      "top1": float(post.index[0] in vignette.expected) if vignette.expected
                      else np.nan,
                      "top3": set(wanted) <= set(post.index[:3]),
-                     "triage": model.triage(vignette.evidence, posterior=post).level})
-    columns = ["vignette", "expected", "model_top", "p_top", "top1", "top3", "triage"]
+                     "triage": (level := model.triage(vignette.evidence, posterior=post).level),
+                     "result": "pass" if (
+                         set(post.index[:len(vignette.expected)]) == set(vignette.expected)
+                         and set(vignette.differential) <= set(post.index[:3])
+                         and _LEVELS.index(level) >= _LEVELS.index(vignette.triage or "none"))
+                     else "FAIL"})
+    columns = ["vignette", "expected", "model_top", "p_top", "top1", "top3", "triage",
+               "result"]
     return pd.DataFrame(rows, columns=columns).set_index("vignette")
 
 
@@ -162,6 +171,8 @@ def write_validation_report(model: DiagnosticModel, out_dir: str | Path = "repor
     recovery_obs, fit_obs = parameter_recovery(model, n, seed, hidden_causes=False)
     recovery_hid, fit_hid = parameter_recovery(model, n, seed, hidden_causes=True)
     lrs = likelihood_ratios(model)
+    clusters = cluster_likelihood_ratios(model)
+    population = population_check(model, seed=seed)
 
     def reliability_figure(ax):
         for cause in model.causes:
@@ -240,6 +251,14 @@ def write_validation_report(model: DiagnosticModel, out_dir: str | Path = "repor
         md(lrs.assign(result=lrs["within"].map({True: "pass", False: "FAIL"}))[
             ["lr_positive", "positive_low", "positive_high", "lr_negative", "negative_low",
              "negative_high", "stated", "result"]]), "",
+        "## Clusters of correlated findings: joint LR+ vs target", "",
+        (md(clusters.assign(result=clusters["within"].map({True: "pass", False: "FAIL"}))[
+            ["findings", "cause", "lr_positive", "product_of_single", "positive_low",
+             "positive_high", "result"]]) if len(clusters) else "The file states none."), "",
+        "## The population: prior predictive vs the file's stated shares", "",
+        (md(population.assign(result=population["within"].map(
+            {True: "pass", False: "FAIL"}))[["what", "low", "high", "sampled", "result"]])
+         if len(population) else "The file states no population."), "",
         f"Run time: {elapsed:.0f} s.", "",
     ])
     return write_text(out / "validation.md", text)

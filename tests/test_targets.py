@@ -240,3 +240,27 @@ def test_a_population_check_can_fail():
     assert not table.loc["overuse", "within"] and table.loc["painful", "within"]
     data["population"]["inference"] = "observed"
     assert "population.inference: expected 'conditioned'" in problems(data)
+
+
+def test_fit_reports_the_targets_the_fitted_model_leaves(tmp_path, capsys, monkeypatch):
+    """Data that make a sign near-diagnostic: the fit says which target it now leaves."""
+    from kneebayes.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    n = 400
+    overuse = rng.random(n) < 0.3  # runners, all with pain; almost nobody else has pain
+    pain = np.where(overuse, True, rng.random(n) < 0.01)
+    import pandas as pd
+
+    pd.DataFrame({"pain": pain, "runner": overuse}).to_csv("cases.csv", index=False)
+    status = main(["fit", "--priors", str(DATA / "tiny.toml"), "cases.csv", "-o", "fit.toml",
+                   "--prior-weight", "0", "--json"])
+    out = capsys.readouterr().out
+    assert status == 0
+    import json
+
+    payload = json.loads(out)
+    assert any(line.startswith("pain -> overuse: LR+") for line in payload["targets_left"])
+    fitted = kb.load_model(tmp_path / "fit.toml")
+    assert payload["targets_left"] == target_failures(fitted)
