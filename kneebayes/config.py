@@ -35,7 +35,9 @@ __all__ = [
     "PriorsConfig",
     "Probability",
     "RedFlagRule",
+    "RetiredId",
     "Table",
+    "TriageCondition",
     "TriageConfig",
     "default_priors_path",
     "load_config",
@@ -334,7 +336,9 @@ class Node:
 
 @dataclass(frozen=True)
 class RedFlagRule:
-    """Raise triage to ``level`` when every node in ``when`` is observed present."""
+    """Raise triage to ``level`` when every item of ``when`` holds: a finding or two-state
+    factor observed present, or ``factor=state`` (a factor with named states observed in that
+    state)."""
 
     id: str
     level: str
@@ -343,13 +347,52 @@ class RedFlagRule:
 
 
 @dataclass(frozen=True)
-class TriageConfig:
-    """Posterior thresholds on the must-not-miss cause that raise the triage level."""
+class TriageCondition:
+    """Posterior thresholds on one must-not-miss cause, and what to do when one is crossed
+    (``message``; a generic line naming the cause when the file gives none)."""
 
     cause: str
     see_clinician_above: float
     urgent_above: float
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class TriageConfig:
+    """The must-not-miss causes whose posteriors raise the triage level, each with its own
+    thresholds and message (the higher of the red-flag rules and every threshold wins).
+
+    ``cause``, ``see_clinician_above`` and ``urgent_above`` are the first condition's (the
+    single-cause form of a schema-1 file)."""
+
+    conditions: tuple[TriageCondition, ...]
     source: str
+
+    @property
+    def cause(self) -> str:
+        return self.conditions[0].cause
+
+    @property
+    def see_clinician_above(self) -> float:
+        return self.conditions[0].see_clinician_above
+
+    @property
+    def urgent_above(self) -> float:
+        return self.conditions[0].urgent_above
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        return tuple(c.cause for c in self.conditions)
+
+
+@dataclass(frozen=True)
+class RetiredId:
+    """An id a priors file no longer has (split, renamed or removed): evidence or a column
+    that uses it is refused, naming its replacements."""
+
+    id: str
+    replaced_by: tuple[str, ...]
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -366,6 +409,7 @@ class PriorsConfig:
     targets: tuple[LikelihoodTarget, ...] = ()
     clusters: tuple[ClusterTarget, ...] = ()
     population: Population | None = None
+    retired: Mapping[str, RetiredId] = field(default_factory=lambda: FrozenDict())
 
     def ids(self, role: Role) -> tuple[str, ...]:
         """Node ids of one role, in file order."""
@@ -460,7 +504,7 @@ _PARENT_KEYS: dict[str, dict[str, Role]] = {
 }
 _LEAK_KEY = {"factors": "prior", "causes": "base", "mechanisms": "leak", "findings": "leak"}
 _TOP_KEYS = {"schema_version", "title", "description", "triage", "references", "red_flags",
-             "clusters", "population"}
+             "clusters", "population", "retired"}
 # A finding with no accuracy study (its target's source names no published figure) may
 # not claim more than these, unless it is the defining feature of the cause.
 NO_STUDY_LR_POSITIVE_MAX, NO_STUDY_LR_NEGATIVE_MIN = 5.0, 0.2
@@ -612,6 +656,7 @@ class _Parser:
         clusters = self.clusters(data.get("clusters", {}), raw, references)
         population = (self.population(data["population"], raw, references)
                       if "population" in data else None)
+        retired = self.retired(data.get("retired", {}), raw)
         self.unruled_red_flags(nodes, data.get("red_flags"))
 
         if self.problems:
@@ -627,6 +672,7 @@ class _Parser:
             targets=targets,
             clusters=clusters,
             population=population,
+            retired=FrozenDict(retired),
         )
 
     def references(self, value: Any) -> dict[str, str]:
@@ -987,6 +1033,9 @@ class _Parser:
         self, value: Any, raw: Mapping[str, tuple[str, dict[str, Any]]],
         references: Mapping[str, str],
     ) -> TriageConfig | None:
+        """``[triage]``: one must-not-miss cause (``cause``, thresholds, ``source``) or several
+        (``[triage.conditions.CAUSE]`` with thresholds and a ``message`` each, and one
+        ``source``)."""
         if value is None:
             self.problems.append(
                 "triage: required table is missing; it sets the posterior thresholds on the "
@@ -996,22 +1045,77 @@ class _Parser:
         table = self.table(value, "triage")
         if table is None:
             return None
-        keys = {"cause", "see_clinician_above", "urgent_above", "source"}
-        self.check_keys(table, "triage", keys, keys)
-        cause = table.get("cause")
-        if isinstance(cause, str):
-            self.parent_ref(cause, ("cause",), "triage.cause", raw)
+        if "conditions" in table:
+            self.check_keys(table, "triage", {"conditions", "source"}, {"conditions", "source"})
+            specs = self.table(table["conditions"], "triage.conditions") or {}
+            if not specs:
+                self.problems.append("triage.conditions: expected at least one must-not-miss "
+                                     "cause, got none.")
+            conditions = [self.triage_condition(cause, spec, f"triage.conditions.{cause}", raw,
+                                                with_cause=False)
+                          for cause, spec in specs.items()]
         else:
-            self.problem("triage.cause", "the id of a cause", cause)
-        low = self.probability(table.get("see_clinician_above", 0.5), "triage.see_clinician_above")
-        high = self.probability(table.get("urgent_above", 0.5), "triage.urgent_above")
-        if low and high and not low.mean < high.mean:
-            self.problem("triage", "see_clinician_above < urgent_above",
-                         {"see_clinician_above": low.mean, "urgent_above": high.mean})
+            keys = {"cause", "see_clinician_above", "urgent_above", "source"}
+            self.check_keys(table, "triage", keys, keys)
+            conditions = [self.triage_condition(table.get("cause"), table, "triage", raw,
+                                                with_cause=True)]
         source = self.source(table.get("source", "elicited: -"), "triage.source", references)
-        if low is None or high is None or not isinstance(cause, str) or source is None:
+        if source is None or not conditions or None in conditions:
             return None
-        return TriageConfig(cause, low.mean, high.mean, source)
+        return TriageConfig(tuple(conditions), source)  # type: ignore[arg-type]
+
+    def triage_condition(self, cause: Any, spec: Any, where: str,
+                         raw: Mapping[str, tuple[str, dict[str, Any]]], with_cause: bool
+                         ) -> TriageCondition | None:
+        spec = self.table(spec, where)
+        if spec is None:
+            return None
+        if not with_cause:
+            keys = {"see_clinician_above", "urgent_above", "message"}
+            self.check_keys(spec, where, keys, keys)
+        at = f"{where}.cause" if with_cause else where
+        if isinstance(cause, str):
+            self.parent_ref(cause, ("cause",), at, raw)
+        else:
+            self.problem(at, "the id of a cause", cause)
+        low = self.probability(spec.get("see_clinician_above", 0.5),
+                               f"{where}.see_clinician_above")
+        high = self.probability(spec.get("urgent_above", 0.5), f"{where}.urgent_above")
+        if low and high and not low.mean < high.mean:
+            self.problem(where, "see_clinician_above < urgent_above",
+                         {"see_clinician_above": low.mean, "urgent_above": high.mean})
+        message = (None if with_cause
+                   else self.string(spec.get("message", "-"), f"{where}.message"))
+        if low is None or high is None or not isinstance(cause, str):
+            return None
+        return TriageCondition(cause, low.mean, high.mean, message)
+
+    def retired(self, value: Any, raw: Mapping[str, tuple[str, dict[str, Any]]]
+                ) -> dict[str, RetiredId]:
+        """``[retired.OLD_ID]``: ids the file no longer has, with their replacements."""
+        out = {}
+        for rid, spec in (self.table(value, "retired") or {}).items():
+            where = f"retired.{rid}"
+            spec = self.table(spec, where)
+            if spec is None:
+                continue
+            self.check_keys(spec, where, {"replaced_by", "reason"}, {"replaced_by", "reason"})
+            if rid in raw:
+                self.problems.append(f"{where}: expected an id this file no longer has, got "
+                                     f"{rid!r}, which is still a node.")
+            replaced_by = spec.get("replaced_by")
+            if not isinstance(replaced_by, list) or not all(
+                    isinstance(x, str) for x in replaced_by):
+                self.problem(f"{where}.replaced_by", "an array of node ids (may be empty)",
+                             replaced_by)
+                continue
+            for x in replaced_by:
+                if x not in raw:
+                    self.problems.append(f"{where}.replaced_by: expected the id of a node, got "
+                                         f"{x!r}." + suggest(x, raw))
+            reason = self.string(spec.get("reason", "-"), f"{where}.reason") or ""
+            out[rid] = RetiredId(rid, tuple(replaced_by), reason)
+        return out
 
     def lr_range(self, value: Any, where: str) -> tuple[float, float] | None:
         """A likelihood-ratio range ``[low, high]``: positive numbers, low <= high."""
@@ -1182,10 +1286,18 @@ class _Parser:
                 self.problem(f"{where}.when", "a non-empty array of finding or factor ids", when)
                 continue
             for w in when:
-                if _declared_states(raw, w) is not None:
+                factor, _, state = w.partition("=")
+                states = _declared_states(raw, factor)
+                if state and states is not None:  # 'age=70_plus': a factor in that state
+                    if state not in states:
+                        self.problems.append(
+                            f"{where}.when: expected a state of {factor} ({', '.join(states)}), "
+                            f"got {w!r}." + suggest(state, states))
+                elif states is not None:
                     self.problems.append(
-                        f"{where}.when: expected findings or two-state factors, got {w!r}, a "
-                        "factor with named states; a rule fires on present findings.")
+                        f"{where}.when: expected findings, two-state factors or 'factor=state', "
+                        f"got {w!r}, a factor with named states; name the state, e.g. "
+                        f"'{w}={states[-1]}'.")
                 elif w not in observable:
                     at = f"{where}.when" if "when" in spec else where
                     self.problems.append(

@@ -22,6 +22,7 @@ __all__ = [
     "read_columns",
     "read_state",
     "read_value",
+    "retired_problem",
     "state_word",
 ]
 
@@ -127,6 +128,18 @@ def state_word(config: PriorsConfig, nid: str, state: int | None) -> str:
     return "unobserved" if state is None else config.nodes[nid].states[state]
 
 
+def retired_problem(config: PriorsConfig, nid: str, where: str) -> str | None:
+    """The error for an id this priors file retired (split, renamed or removed), naming its
+    replacements; None for any other id."""
+    retired = config.retired.get(nid)
+    if retired is None:
+        return None
+    instead = (f"use {', '.join(retired.replaced_by)} instead" if retired.replaced_by
+               else "it has no replacement; drop it")
+    return (f"{where}: {nid!r} was retired from this priors file ({retired.reason}); "
+            f"{instead}.")
+
+
 def normalise_evidence(
     evidence: Mapping[str, Any] | None, config: PriorsConfig, where: str = "evidence"
 ) -> dict[str, int]:
@@ -161,6 +174,9 @@ def normalise_evidence(
                 f"{where}[{shorten(nid)}]: {nid} is a {role}, which is latent and cannot be "
                 "observed; give findings or contributing factors."
             )
+            continue
+        if (retired := retired_problem(config, nid, f"{where}[{shorten(nid)}]")) is not None:
+            problems.append(retired)
             continue
         if nid not in observable:
             problems.append(
@@ -283,7 +299,10 @@ def frame_arrays(
     observable = set(config.findings) | set(config.factors)
     latent = set(config.causes) | set(config.mechanisms)
     for name in frame.columns:
-        if name in latent:
+        if (retired := retired_problem(config, str(name), f"{where}: column {shorten(name)}")
+                ) is not None:
+            problems.append(retired)
+        elif name in latent:
             problems.append(f"{where}: column {name!r} is a {config.nodes[name].role}, which is "
                             "latent and cannot be observed; drop it.")
         elif name not in observable:

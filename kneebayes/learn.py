@@ -23,7 +23,7 @@ from .checks import check_count
 from .config import Categorical, NoisyOr, Parameter, PriorsConfig, parse_config
 from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import EvidenceError, KneebayesError, shorten, suggest
-from .evidence import read_columns
+from .evidence import read_columns, retired_problem
 from .kinds import kind_of, log_distribution, node_log_tables
 from .tables import as_columns, consistent_states, parent_index, parent_states
 from .uncertainty import DEFAULT_STRENGTH
@@ -64,7 +64,8 @@ class FitResult:
 def _data_arrays(config: PriorsConfig, cases: pd.DataFrame) -> dict[str, np.ndarray]:
     """Columns as 1/0/NaN arrays, for any node (causes and mechanisms are usually missing)."""
     allowed = set(config.nodes)
-    problems = [f"cases: column {c!r} is not a node of this model.{suggest(str(c), allowed)}"
+    problems = [retired_problem(config, str(c), f"cases: column {c!r}")
+                or f"cases: column {c!r} is not a node of this model.{suggest(str(c), allowed)}"
                 for c in cases.columns if c not in allowed]
     arrays = read_columns(cases, [c for c in cases.columns if c in allowed], "cases",
                           problems, config)

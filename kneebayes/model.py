@@ -301,7 +301,8 @@ class DiagnosticModel:
         -------
         pandas.DataFrame
             Same index; columns ``triage`` (``none``/``see_clinician``/``urgent``),
-            ``red_flags`` (fired rule ids joined by ``;``) and ``p_<must-not-miss cause>``.
+            ``red_flags`` (fired rule ids joined by ``;``) and ``p_<cause>`` for every
+            must-not-miss cause of the priors file's triage.
         """
         findings, factors = frame_arrays(cases, self.config)
         if posterior is None:
@@ -311,15 +312,14 @@ class DiagnosticModel:
     def _triage_arrays(
         self, findings: np.ndarray, factors: np.ndarray, posterior: pd.DataFrame
     ) -> pd.DataFrame:
-        cause = self.config.triage.cause
         observed = {**dict(zip(self.findings, findings.T, strict=True)),
                     **dict(zip(self.factors, factors.T, strict=True))}
-        probability = posterior[cause].to_numpy()
+        probability = {c: posterior[c].to_numpy() for c in self.config.triage.causes}
         levels, flags = assess_batch(self.config, observed, probability)
         text = pd.StringDtype()  # typed text, so that Dask and Arrow need not guess it
         return pd.DataFrame({"triage": pd.array(levels, dtype=text),
                              "red_flags": pd.array(flags, dtype=text),
-                             f"p_{cause}": probability},
+                             **{f"p_{c}": p for c, p in probability.items()}},
                             index=posterior.index)
 
     def score(self, cases: pd.DataFrame) -> pd.DataFrame:
@@ -352,7 +352,8 @@ class DiagnosticModel:
         observed = normalise_evidence(evidence, self.config)
         if posterior is None:
             posterior = self._series(self._checked(observed, "compiled"))
-        return assess(self.config, observed, float(posterior[self.config.triage.cause]))
+        return assess(self.config, observed,
+                      {c: float(posterior[c]) for c in self.config.triage.causes})
 
     # -- reasoning (kneebayes.reasoning does the work, on whichever engine answers)
 

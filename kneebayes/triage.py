@@ -7,13 +7,13 @@ whatever the posterior says, so that rare but serious presentations are never av
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .config import TRIAGE_LEVELS, PriorsConfig
 
-__all__ = ["LEVEL_COLOURS", "NOTICE", "Triage", "assess", "assess_batch"]
+__all__ = ["LEVEL_COLOURS", "NOTICE", "Triage", "assess", "assess_batch", "rule_holds"]
 
 NOTICE = (
     "kneebayes is an educational and research tool, not a medical device: "
@@ -40,15 +40,19 @@ class Triage:
     flags : tuple of str
         Ids of the red-flag rules that fired.
     messages : tuple of str
-        What to do, one line per fired rule, then one for the posterior threshold if crossed.
+        What to do, one line per fired rule, then one per must-not-miss condition whose
+        posterior crossed a threshold (naming it).
     probability : float
-        Posterior probability of the must-not-miss cause named in the priors file.
+        Posterior probability of the first must-not-miss cause of the priors file.
+    probabilities : mapping of str to float
+        Posterior probability of every must-not-miss cause.
     """
 
     level: str
     flags: tuple[str, ...]
     messages: tuple[str, ...]
     probability: float
+    probabilities: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def headline(self) -> str:
@@ -60,52 +64,67 @@ class Triage:
             "flags": list(self.flags),
             "messages": list(self.messages),
             "probability": self.probability,
+            "probabilities": dict(self.probabilities),
         }
 
     def __str__(self) -> str:
         return "\n".join([f"Triage: {self.headline}", *(f"  ! {m}" for m in self.messages)])
 
 
-def assess(config: PriorsConfig, observed: Mapping[str, int], probability: float) -> Triage:
-    """Triage a case from its normalised evidence and the must-not-miss posterior.
+def rule_holds(config: PriorsConfig, item: str, observed: Mapping[str, float]) -> bool:
+    """Whether one item of a red-flag rule holds: a finding or two-state factor observed
+    present, or ``factor=state`` observed in that state."""
+    nid, _, state = item.partition("=")
+    wanted = config.nodes[nid].states.index(state) if state else 1
+    return observed.get(nid) == wanted
+
+
+def _probabilities(config: PriorsConfig, probability: float | Mapping[str, float]
+                   ) -> dict[str, float]:
+    if isinstance(probability, Mapping):
+        return {c: float(probability[c]) for c in config.triage.causes}
+    return {config.triage.cause: float(probability)}  # the single-cause form
+
+
+def assess(config: PriorsConfig, observed: Mapping[str, int],
+           probability: float | Mapping[str, float]) -> Triage:
+    """Triage a case from its normalised evidence and the must-not-miss posteriors.
 
     Parameters
     ----------
     config : PriorsConfig
-    observed : mapping of str to {0, 1}
+    observed : mapping of str to int
         Normalised evidence (see :func:`kneebayes.evidence.normalise_evidence`).
-    probability : float
-        P(``config.triage.cause`` present | evidence).
+    probability : float or mapping of str to float
+        P(cause present | evidence) for every cause of ``config.triage.causes`` (a float:
+        the first one's, for a single-cause file).
     """
     rank = TRIAGE_LEVELS.index
     level, flags, messages = "none", [], []
     for rule in config.red_flags:
-        if all(observed.get(nid) == 1 for nid in rule.when):
+        if all(rule_holds(config, item, observed) for item in rule.when):
             flags.append(rule.id)
             messages.append(rule.message)
             level = max(level, rule.level, key=rank)
-    threshold_level = _threshold_rank(config, np.array([probability]))[0]
-    if threshold_level:
-        rule = config.triage
-        threshold = (rule.see_clinician_above, rule.urgent_above)[threshold_level - 1]
-        messages.append(
-            f"P({config.nodes[rule.cause].label}) = {probability:.1%} is above the "
-            f"{threshold:.0%} threshold for '{TRIAGE_LEVELS[threshold_level]}'."
-        )
-        level = max(level, TRIAGE_LEVELS[threshold_level], key=rank)
-    return Triage(level, tuple(flags), tuple(messages), float(probability))
-
-
-def _threshold_rank(config: PriorsConfig, probability: np.ndarray) -> np.ndarray:
-    """0, 1 or 2 (none, see_clinician, urgent) from the must-not-miss posterior alone."""
-    rule = config.triage
-    return (probability > rule.see_clinician_above).astype(int) + (
-        probability > rule.urgent_above
-    ).astype(int)
+    probabilities = _probabilities(config, probability)
+    for condition in config.triage.conditions:
+        if condition.cause not in probabilities:
+            continue
+        p = probabilities[condition.cause]
+        crossed = int(p > condition.see_clinician_above) + int(p > condition.urgent_above)
+        if crossed:
+            threshold = (condition.see_clinician_above, condition.urgent_above)[crossed - 1]
+            line = (f"P({config.nodes[condition.cause].label}) = {p:.1%} is above the "
+                    f"{threshold:.0%} threshold for '{TRIAGE_LEVELS[crossed]}'.")
+            messages.append(f"{line} {condition.message}" if condition.message else line)
+            level = max(level, TRIAGE_LEVELS[crossed], key=rank)
+    first = probabilities.get(config.triage.cause, float("nan"))
+    return Triage(level, tuple(flags), tuple(messages), first, probabilities)
 
 
 def assess_batch(
-    config: PriorsConfig, observed: Mapping[str, np.ndarray], probability: np.ndarray
+    config: PriorsConfig, observed: Mapping[str, np.ndarray],
+    probability: np.ndarray | Mapping[str, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Triage many cases at once.
 
@@ -113,9 +132,9 @@ def assess_batch(
     ----------
     config : PriorsConfig
     observed : mapping of str to ndarray
-        Per finding or factor id, its column of 1, 0 or NaN (missing ids are unobserved).
-    probability : ndarray
-        P(must-not-miss cause | evidence) per case.
+        Per finding or factor id, its column of states or NaN (missing ids are unobserved).
+    probability : ndarray, or mapping of str to ndarray
+        P(cause | evidence) per case for every must-not-miss cause (an array: the first's).
 
     Returns
     -------
@@ -124,13 +143,23 @@ def assess_batch(
     flags : ndarray of str
         The fired red-flag rule ids per case, joined by ``';'`` (empty when none).
     """
-    rank = _threshold_rank(config, probability)
-    flags = np.full(len(probability), "", dtype=object)
+    if not isinstance(probability, Mapping):
+        probability = {config.triage.cause: np.asarray(probability)}
+    n = len(next(iter(probability.values())))
+    rank = np.zeros(n, dtype=int)
+    for condition in config.triage.conditions:
+        if condition.cause in probability:
+            p = np.asarray(probability[condition.cause])
+            rank = np.maximum(rank, (p > condition.see_clinician_above).astype(int)
+                              + (p > condition.urgent_above).astype(int))
+    flags = np.full(n, "", dtype=object)
     for rule in config.red_flags:
-        fired = np.ones(len(probability), dtype=bool)
-        for nid in rule.when:
+        fired = np.ones(n, dtype=bool)
+        for item in rule.when:
+            nid, _, state = item.partition("=")
             column = observed.get(nid)
-            fired &= False if column is None else column == 1
+            wanted = config.nodes[nid].states.index(state) if state else 1
+            fired &= False if column is None else column == wanted
         rank = np.where(fired, np.maximum(rank, TRIAGE_LEVELS.index(rule.level)), rank)
         flags = np.where(fired, flags + np.where(flags == "", "", ";") + rule.id, flags)
     return np.asarray(TRIAGE_LEVELS, dtype=object)[rank], flags

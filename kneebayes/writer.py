@@ -26,8 +26,14 @@ def config_to_data(config: PriorsConfig) -> dict[str, Any]:
     if config.description:
         data["description"] = config.description
     t = config.triage
-    data["triage"] = {"cause": t.cause, "see_clinician_above": t.see_clinician_above,
-                      "urgent_above": t.urgent_above, "source": t.source}
+    if len(t.conditions) == 1 and t.conditions[0].message is None:  # the single-cause form
+        data["triage"] = {"cause": t.cause, "see_clinician_above": t.see_clinician_above,
+                          "urgent_above": t.urgent_above, "source": t.source}
+    else:
+        data["triage"] = {"source": t.source, "conditions": {
+            c.cause: {"see_clinician_above": c.see_clinician_above,
+                      "urgent_above": c.urgent_above, "message": c.message or "-"}
+            for c in t.conditions}}
     for section in _SECTION.values():
         data[section] = {}
     for node in config.nodes.values():
@@ -67,6 +73,9 @@ def config_to_data(config: PriorsConfig) -> dict[str, Any]:
         data["population"] = {"description": pop.description, "setting": pop.setting,
                               "entry": pop.entry, "inference": pop.inference,
                               "source": pop.source, "shares": shares}
+    if config.retired:
+        data["retired"] = {r.id: {"replaced_by": list(r.replaced_by), "reason": r.reason}
+                           for r in config.retired.values()}
     data["references"] = dict(config.references)
     return data
 

@@ -80,7 +80,7 @@ def test_a_categorical_factor_reads_as_states_with_probabilities(model):
     (lambda d: d["causes"]["fracture"]["factors"].update(age={"70_plus": 0.005}),
      "causes.fracture.factors.age.70_plus: expected a probability above the base 0.01"),
     (lambda d: d["red_flags"].update(old={"level": "urgent", "message": "m", "when": ["age"]}),
-     "red_flags.old.when: expected findings or two-state factors, got 'age'"),
+     "red_flags.old.when: expected findings, two-state factors or 'factor=state', got 'age'"),
 ])
 def test_a_bad_categorical_factor_is_named_by_its_key_path(raw, edit, message):
     data = copy.deepcopy(raw)
