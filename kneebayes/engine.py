@@ -27,7 +27,7 @@ import numpy as np
 from .config import PriorsConfig
 from .errors import ModelTooLarge
 from .kinds import log_distribution, node_log_tables
-from .tables import consistent_states, parent_index, parent_states, table_bytes
+from .tables import consistent_states, one_hot, parent_index, parent_states, table_bytes
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -138,6 +138,19 @@ class CompiledEngine:
                         for x in config.findings]
         self._direct = np.flatnonzero(~np.array(on_mechanism, dtype=bool))
         self._indirect = np.flatnonzero(on_mechanism)
+        # When every mechanism hangs on causes only and every finding on at most one
+        # mechanism, the sum over the mechanisms' joint states factorises into one two-state
+        # sum per mechanism, over its own findings: 2 * n_mech terms per cause state instead
+        # of 2**n_mech, and far fewer distinct evidence patterns.
+        self._families = None
+        if all(not any(p in config.mechanisms for p in config.nodes[m].parents)
+               for m in config.mechanisms) and all(
+                sum(p in config.mechanisms for p in config.nodes[config.findings[i]].parents)
+                == 1 for i in self._indirect):
+            self._families = [
+                np.array([i for i in self._indirect
+                          if m in config.nodes[config.findings[i]].parents], dtype=int)
+                for m in config.mechanisms]
 
         # Every size is checked before anything is allocated: half the budget for the cached
         # tables, half for each call's working arrays.
@@ -170,6 +183,7 @@ class CompiledEngine:
         fstates = parent_states(config.factor_cards)
         self._factor_cards = config.factor_cards
         self._factor_states = fstates
+        self._factor_one_hot = one_hot(fstates, config.factor_cards)
         self._log_factor_prior = np.zeros(len(fstates))
         for j, f in enumerate(config.factors):
             self._log_factor_prior += log_distribution(config.nodes[f])[0, 0, fstates[:, j]]
@@ -209,19 +223,37 @@ class CompiledEngine:
         # Latent states (cause state, mechanism state), mechanism bits fastest.
         latent_bits = self._bits(start << self.n_mech, stop << self.n_mech,
                                  self.n_causes + self.n_mech)
-        indirect = self._stacked_logs(self._indirect_leaves, latent_bits)
-        log_mech = np.zeros(latent_bits.shape[0])
-        for j, leaf in enumerate(self._mechanisms):
-            present, absent = leaf.logs(latent_bits)
-            log_mech += np.where(latent_bits[:, self.n_causes + j] == 1, present, absent)
+        if self._families is None:
+            indirect = self._stacked_logs(self._indirect_leaves, latent_bits)
+            log_mech = np.zeros(latent_bits.shape[0])
+            for j, leaf in enumerate(self._mechanisms):
+                present, absent = leaf.logs(latent_bits)
+                log_mech += np.where(latent_bits[:, self.n_causes + j] == 1, present, absent)
+            mechanism_tables = (indirect, np.exp(log_mech))
+        else:
+            mechanism_tables = self._family_tables(cause_bits)
         present_absent = np.hstack([cb, 1.0 - cb])
         w_states = np.exp(log_w - shift)
         # log P(c) with no factor observed: the commonest pattern, kept ready.
         log_marginal = np.log(np.exp(self._log_factor_prior) @ w_states) + shift
-        tables = (direct, w_states, shift, log_marginal, indirect, np.exp(log_mech),
-                  present_absent)
+        tables = (direct, w_states, shift, log_marginal, mechanism_tables, present_absent)
         self._cache[start] = tables
         return tables
+
+    def _family_tables(self, cause_bits: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per mechanism: its findings' stacked log tables over (cause state, its own state),
+        its own state fastest, and log P(mechanism state | cause state), shape (block, 2)."""
+        n_c = self.n_causes
+        out = []
+        for j, leaf in enumerate(self._mechanisms):
+            rows = np.zeros((2 * len(cause_bits), n_c + self.n_mech), dtype=np.int8)
+            rows[:, :n_c] = np.repeat(cause_bits, 2, axis=0)
+            rows[1::2, n_c + j] = 1  # the other mechanisms stay 0: these findings ignore them
+            children = [self._indirect_leaves[list(self._indirect).index(i)]
+                        for i in self._families[j]]
+            present, absent = leaf.logs(rows[0::2])
+            out.append((self._stacked_logs(children, rows), np.stack([absent, present], axis=1)))
+        return out
 
     @staticmethod
     def _evidence_matrix(observed: np.ndarray) -> np.ndarray:
@@ -251,7 +283,8 @@ class CompiledEngine:
 
     def _factor_weights(self, factor_obs: np.ndarray) -> np.ndarray:
         """P(f), zeroed where it contradicts the factor evidence: patterns x factor states."""
-        return np.where(consistent_states(factor_obs, self._factor_states, self._factor_cards),
+        return np.where(consistent_states(factor_obs, self._factor_states, self._factor_cards,
+                                          self._factor_one_hot),
                         np.exp(self._log_factor_prior), 0.0)
 
     def posterior(self, findings_obs: np.ndarray, factor_obs: np.ndarray) -> np.ndarray:
@@ -300,27 +333,40 @@ class CompiledEngine:
         unobserved = np.isnan(factor_patterns).all(axis=1)
         # P(f) consistent with the factor evidence: only needed where some factor is seen
         weights = None if unobserved.all() else self._factor_weights(factor_patterns)
-        mech_patterns, mech_of = self._patterns(findings_obs[:, self._indirect])
-        mech_ev = self._evidence_matrix(mech_patterns)
+        if self._families is None:
+            mech_patterns, mech_of = self._patterns(findings_obs[:, self._indirect])
+            groups = [(self._evidence_matrix(mech_patterns), mech_of)]
+        else:  # each mechanism's own findings: their own, fewer, patterns
+            groups = []
+            for family in self._families:
+                patterns, of = self._patterns(findings_obs[:, family])
+                groups.append((self._evidence_matrix(patterns), of))
         top = np.full(n, -np.inf)  # running log-sum-exp over the blocks
         mass = np.zeros((n, 2 * n_c))  # per cause: mass with it present, then absent
         log_joint_all = np.empty((n, 2**n_c)) if joint else None
         rows = max(1, self.memory_budget // (8 * 8 * self.block))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for start in range(0, 2**n_c, self.block):
-                direct, w_states, shift, log_marginal, indirect, mech_prob, present_absent = (
+                direct, w_states, shift, log_marginal, mechanism_tables, present_absent = (
                     self._block_tables(start))
                 log_prior = np.empty((len(factor_patterns), len(shift)))  # patterns x block
                 log_prior[unobserved] = log_marginal
                 if not unobserved.all():
                     log_prior[~unobserved] = np.log(weights[~unobserved] @ w_states) + shift
-                log_indirect = self._mechanism_term(mech_ev, indirect, mech_prob)
+                if self._families is None:
+                    indirect, mech_prob = mechanism_tables
+                    terms = [(self._mechanism_term(groups[0][0], indirect, mech_prob),
+                              groups[0][1])]
+                else:
+                    terms = [(self._family_term(ev, *table), of)
+                             for (ev, of), table in zip(groups, mechanism_tables, strict=True)]
                 for lo in range(0, n, rows):
                     part = slice(lo, lo + rows)
                     log_joint = direct_ev[part] @ direct
                     log_joint += log_prior[factor_of[part]]
-                    if log_indirect is not None:
-                        log_joint += log_indirect[mech_of[part]]
+                    for term, of in terms:
+                        if term is not None:
+                            log_joint += term[of[part]]
                     if log_joint_all is not None:
                         log_joint_all[part, start:start + log_joint.shape[1]] = log_joint
                     new_top = np.maximum(top[part], log_joint.max(axis=1))
@@ -339,6 +385,18 @@ class CompiledEngine:
                 joint=None if log_joint_all is None
                 else np.exp(log_joint_all - log_evidence[:, None]),
             )
+
+    @staticmethod
+    def _family_term(ev: np.ndarray, logs: np.ndarray, log_mech: np.ndarray
+                     ) -> np.ndarray | None:
+        """log sum_m P(m | c) prod_x P(x = e_x | c, m) for one mechanism and its findings, per
+        evidence pattern and cause state; None where none of its findings is observed."""
+        if not ev.any():
+            return None
+        log_like = (ev @ logs).reshape(len(ev), -1, 2) + log_mech[None]  # patterns, c, m
+        top = log_like.max(axis=2, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(np.exp(log_like - top).sum(axis=2)) + top[:, :, 0]
 
     def _mechanism_term(self, mech_ev: np.ndarray, indirect: np.ndarray,
                         mech_prob: np.ndarray) -> np.ndarray | None:

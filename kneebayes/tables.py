@@ -21,6 +21,7 @@ __all__ = [
     "consistent_states",
     "link_design",
     "noisy_or_log_tables",
+    "one_hot",
     "parent_index",
     "parent_states",
     "table_bytes",
@@ -50,8 +51,17 @@ def as_columns(arrays: list[np.ndarray], n: int) -> np.ndarray:
     return np.stack(arrays, axis=1) if arrays else np.empty((n, 0))
 
 
+def one_hot(values: np.ndarray, cards: tuple[int, ...]) -> np.ndarray:
+    """Rows of state indices (NaN: none) as 0/1 indicator columns, ``cards[j]`` per node."""
+    if not cards:
+        return np.zeros((len(values), 0))
+    return np.concatenate([values[:, [j]] == np.arange(c) for j, c in enumerate(cards)],
+                          axis=1).astype(float)
+
+
 def consistent_states(observed: np.ndarray, states: np.ndarray,
-                      cards: tuple[int, ...] | None = None) -> np.ndarray:
+                      cards: tuple[int, ...] | None = None,
+                      states_one_hot: np.ndarray | None = None) -> np.ndarray:
     """Which enumerated states agree with each row of observations.
 
     Parameters
@@ -62,19 +72,18 @@ def consistent_states(observed: np.ndarray, states: np.ndarray,
         The enumerated states of the same k nodes.
     cards : tuple of int, optional
         The nodes' numbers of states (two each when omitted).
+    states_one_hot : ndarray, optional
+        ``one_hot(states, cards)``, when the caller keeps it (it depends on the states only).
 
     Returns
     -------
     ndarray of bool, shape (n, states)
     """
     cards = (2,) * states.shape[1] if cards is None else cards
+    held = one_hot(states, cards) if states_one_hot is None else states_one_hot
     # One-hot on both sides: a row clashes with a state where some observed node's state
     # differs, counted by one matrix product.
-    seen = np.concatenate([observed[:, [j]] == np.arange(c) for j, c in enumerate(cards)],
-                          axis=1) if cards else np.zeros((len(observed), 0))
-    held = np.concatenate([states[:, [j]] == np.arange(c) for j, c in enumerate(cards)],
-                          axis=1) if cards else np.zeros((len(states), 0))
-    return seen.astype(float) @ (~held).T.astype(float) == 0
+    return one_hot(observed, cards) @ (1.0 - held).T == 0
 
 
 def parent_index(states: np.ndarray, positions: list[int],

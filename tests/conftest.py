@@ -24,6 +24,20 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(f"{what}: {value:.3g}")
 
 
+def random_value(model: kb.DiagnosticModel, nid: str, rng) -> int | str:
+    """A random observed value of `nid` as the public API reads it: 1 or 0 for a
+    present/absent node, a state's name for a factor with named states (age, sex)."""
+    node = model.config.nodes[nid]
+    return str(rng.choice(node.states)) if node.categorical else int(rng.integers(0, 2))
+
+
+def state_indices(model: kb.DiagnosticModel, observed: dict) -> dict[str, int]:
+    """`observed` with state names replaced by their indices (what the engines and the
+    brute-force enumeration take)."""
+    return {k: model.config.nodes[k].states.index(v) if isinstance(v, str) else int(v)
+            for k, v in observed.items()}
+
+
 @pytest.fixture(scope="session")
 def default_model() -> kb.DiagnosticModel:
     return kb.load_model()

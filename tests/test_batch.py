@@ -21,6 +21,9 @@ def cases(default_model) -> pd.DataFrame:
     words = np.array(["yes", "no", "", "1", "0", "present", "negative"], dtype=object)
     values = rng.choice(words, size=(250, len(ids)), p=[.08, .2, .6, .03, .03, .03, .03])
     frame = pd.DataFrame(values, columns=ids)
+    ages = np.array(["", "", "14", "30", "63", "81", "18_54", "70_PLUS"], dtype=object)
+    frame["age"] = rng.choice(ages, size=len(frame))  # years or a band, as a clinic writes it
+    frame["sex"] = rng.choice(np.array(["", "female", "Male"], dtype=object), size=len(frame))
     frame.insert(0, "case_id", [f"case-{i:04d}" for i in range(len(frame))])
     return frame
 

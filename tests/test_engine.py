@@ -23,11 +23,19 @@ from kneebayes.sparse import SparseEngine
 
 
 def random_cases(model: kb.DiagnosticModel, n: int, seed: int, rate: float = 0.3) -> pd.DataFrame:
+    """Random cases, a fraction `rate` of cells observed: 1.0/0.0 for present/absent nodes,
+    a state's name for a factor with named states."""
     rng = np.random.default_rng(seed)
     ids = list(model.findings + model.factors)
     values = rng.integers(0, 2, size=(n, len(ids))).astype(float)
     values[rng.random((n, len(ids))) > rate] = np.nan
-    return pd.DataFrame(values, columns=ids, index=pd.RangeIndex(100, 100 + n, name="case"))
+    frame = pd.DataFrame(values, columns=ids, index=pd.RangeIndex(100, 100 + n, name="case"))
+    for nid in ids:
+        node = model.config.nodes[nid]
+        if node.categorical:
+            names = rng.choice(np.array(node.states, dtype=object), size=n)
+            frame[nid] = pd.Series(names, index=frame.index).where(rng.random(n) < rate)
+    return frame
 
 
 def test_batch_equals_one_case_at_a_time_and_pgmpy(default_model):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import record_disagreement, small_model
+from conftest import random_value, record_disagreement, small_model
 from enumeration import enumerate_posterior
 
 import kneebayes as kb
@@ -112,7 +112,7 @@ def test_every_query_method_gives_the_same_answer(default_model):
     observable = default_model.findings + default_model.factors
     for _ in range(10):
         chosen = rng.choice(observable, size=int(rng.integers(0, 20)), replace=False)
-        evidence = {str(x): int(rng.integers(0, 2)) for x in chosen}
+        evidence = {str(x): random_value(default_model, str(x), rng) for x in chosen}
         answers = [default_model.posterior(evidence, method=m).reindex(default_model.causes)
                    for m in ("compiled", "dense", "sparse", "pgmpy")]
         for other in answers[1:]:
