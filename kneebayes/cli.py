@@ -116,7 +116,8 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_nodes(args: argparse.Namespace) -> int:
-    table = _model(args).nodes()
+    model = _model(args)
+    table = model.nodes()
     if args.json:
         print(strict_json({"notice": NOTICE, "nodes": [
             {"id": nid, **row} for nid, row in frame_records(table).items()]}))
@@ -126,6 +127,13 @@ def _cmd_nodes(args: argparse.Namespace) -> int:
         for nid, row in group.iterrows():
             kind = f" [{row['kind']}]" if row["kind"] else ""
             print(f"  {nid:<34} {row['label']}{kind}")
+            if row["states"] != "absent, present":  # a factor with named states
+                node = model.config.nodes[nid]
+                bands = ("" if node.cpd.bands is None else
+                         ", or a number read by the bands " + ", ".join(
+                             f"{state} from {edge:g}"
+                             for state, edge in zip(node.states, node.cpd.bands, strict=True)))
+                print(f"  {'':<34}   states: {row['states']}{bands}")
             if row["description"]:
                 print(f"  {'':<34}   {row['description']}")
         print()

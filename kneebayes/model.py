@@ -118,13 +118,15 @@ class DiagnosticModel:
         return self.config.findings
 
     def nodes(self) -> pd.DataFrame:
-        """The vocabulary: one row per node with its role, kind, label, parents and description."""
+        """The vocabulary: one row per node with its role, kind, label, states, parents and
+        description (``states``: ``absent, present``, or a factor's named states)."""
         rows = [
             {
                 "id": n.id,
                 "role": n.role,
                 "kind": n.kind or "",
                 "label": n.label,
+                "states": ", ".join(n.states),
                 "parents": ", ".join(n.parents),
                 "description": n.description,
             }

@@ -293,3 +293,14 @@ def test_the_widget_offers_the_states(model):
     assert widget.evidence() == {"age": "55_69", "sex": "male", "stiffness": "yes"}
     assert widget.posterior.round(12).equals(
         model.posterior({"age": "55_69", "sex": "male", "stiffness": 1}).round(12))
+
+
+def test_the_vocabulary_lists_the_states_and_bands(model, tmp_path):
+    from test_cli import run
+
+    assert model.nodes().loc["age", "states"] == ", ".join(AGE)
+    assert model.nodes().loc["runner", "states"] == "absent, present"
+    done = run("nodes", "--priors", str(PATH), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "states: 12_17, 18_54, 55_69, 70_plus, or a number read by the bands" in done.stdout
+    assert "states: female, male" in done.stdout
