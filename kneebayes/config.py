@@ -154,12 +154,6 @@ class Categorical:
     def cards(self) -> tuple[int, ...]:
         return ()
 
-    def state_of(self, number: float) -> int | None:
-        """The state whose band holds `number`, or ``None`` below the first band."""
-        if self.bands is None or not number >= self.bands[0]:
-            return None
-        return int(sum(number >= edge for edge in self.bands)) - 1
-
 
 @dataclass(frozen=True)
 class Table:

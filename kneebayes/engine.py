@@ -174,6 +174,8 @@ class CompiledEngine:
 
         self._direct_leaves = [leaf(config.findings[i], bit) for i in self._direct]
         self._indirect_leaves = [leaf(config.findings[i], bit) for i in self._indirect]
+        self._family_leaves = None if self._families is None else [
+            [leaf(config.findings[i], bit) for i in family] for family in self._families]
         self._mechanisms = [leaf(m, bit) for m in config.mechanisms]
         self.n_causes, self.n_mech = n_c, n_m
 
@@ -249,10 +251,9 @@ class CompiledEngine:
             rows = np.zeros((2 * len(cause_bits), n_c + self.n_mech), dtype=np.int8)
             rows[:, :n_c] = np.repeat(cause_bits, 2, axis=0)
             rows[1::2, n_c + j] = 1  # the other mechanisms stay 0: these findings ignore them
-            children = [self._indirect_leaves[list(self._indirect).index(i)]
-                        for i in self._families[j]]
             present, absent = leaf.logs(rows[0::2])
-            out.append((self._stacked_logs(children, rows), np.stack([absent, present], axis=1)))
+            out.append((self._stacked_logs(self._family_leaves[j], rows),
+                        np.stack([absent, present], axis=1)))
         return out
 
     @staticmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -97,9 +97,19 @@ def _category(value: Any, node: Node) -> int | None:
             raise ValueError(value) from None
         if math.isnan(number):
             return None
-    if number is None or not math.isfinite(number) or (state := cpd.state_of(number)) is None:
+    state = np.nan if number is None else _band_states(cpd, np.array([number]))[0]
+    if np.isnan(state):
         raise ValueError(value)
-    return state
+    return int(state)
+
+
+def _band_states(cpd: Categorical, numbers: np.ndarray) -> np.ndarray:
+    """The state index each number falls in by the factor's bands (each state's lower
+    bound); NaN for a number below the first band, not finite, or a factor without bands."""
+    if cpd.bands is None:
+        return np.full(len(numbers), np.nan)
+    states = np.searchsorted(np.array(cpd.bands), numbers, side="right") - 1.0
+    return np.where((states < 0) | ~np.isfinite(numbers), np.nan, states)
 
 
 def expected_values(node: Node) -> str:
@@ -225,22 +235,24 @@ def read_column(column: pd.Series, node: Node | None = None) -> tuple[np.ndarray
         values = column.astype("float64").to_numpy()
         bad = ~(np.isnan(values) | (values == 0) | (values == 1))
         return np.where(bad, np.nan, values), column[bad]
+    return _read_spellings(column, read_state)
+
+
+def _read_spellings(column: pd.Series, read: Callable[[Any], int | None]
+                    ) -> tuple[np.ndarray, pd.Series]:
+    """A text or mixed column read one distinct spelling at a time by `read` (a state index,
+    None for unobserved, ValueError when unreadable), gathered back by code."""
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    states = np.empty(len(uniques) + 1)
+    states = np.full(len(uniques) + 1, np.nan)  # the last: code -1, a missing cell
     readable = np.ones(len(uniques) + 1, dtype=bool)
     for i, value in enumerate(uniques):
         try:
-            state = read_state(value)
+            state = read(value)
         except ValueError:
             readable[i] = False
-            state = None
+            continue
         states[i] = np.nan if state is None else state
-    states[-1] = np.nan  # code -1: a missing cell
-    values = states[codes]
-    bad = ~readable[codes]
-    return values, column[bad]
-
-
+    return states[codes], column[~readable[codes]]
 
 
 def _read_categorical(column: pd.Series, node: Node) -> tuple[np.ndarray, pd.Series]:
@@ -251,23 +263,9 @@ def _read_categorical(column: pd.Series, node: Node) -> tuple[np.ndarray, pd.Ser
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
             column.dtype):
         numbers = column.astype("float64").to_numpy()
-        if cpd.bands is None:
-            bad = ~np.isnan(numbers)
-            return np.full(len(numbers), np.nan), column[bad]
-        states = np.searchsorted(np.array(cpd.bands), numbers, side="right") - 1.0
-        bad = ~np.isnan(numbers) & ((states < 0) | ~np.isfinite(numbers))
-        return np.where(bad | np.isnan(numbers), np.nan, states), column[bad]
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    states = np.full(len(uniques) + 1, np.nan)  # the last: code -1, a missing cell
-    readable = np.ones(len(uniques) + 1, dtype=bool)
-    for i, value in enumerate(uniques):
-        try:
-            state = _category(value, node)
-        except ValueError:
-            readable[i] = False
-            continue
-        states[i] = np.nan if state is None else state
-    return states[codes], column[~readable[codes]]
+        states = _band_states(cpd, numbers)
+        return states, column[~np.isnan(numbers) & np.isnan(states)]
+    return _read_spellings(column, lambda value: _category(value, node))
 
 
 def read_columns(frame: pd.DataFrame, ids: list[str], where: str, problems: list[str],

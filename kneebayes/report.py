@@ -17,7 +17,7 @@ from .errors import ModelTooLarge
 from .evidence import normalise_evidence
 from .outputs import write_text
 from .summary import CaseSummary, markdown_text
-from .targets import cluster_likelihood_ratios, implied_likelihood_ratios
+from .targets import cluster_likelihood_ratios, format_range, implied_likelihood_ratios
 from .triage import NOTICE
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def _population_section(config) -> list[str]:
     pop = config.population
     shares = pd.DataFrame([{"share": s.name, "of": s.what if not s.findings
                             else "any of " + ", ".join(s.findings),
-                            "range": _range(s.low, s.high), "source": s.source}
+                            "range": format_range(s.low, s.high), "source": s.source}
                            for s in pop.shares])
     return ["## Population", "",
             f"{markdown_text(pop.description)}; setting: {markdown_text(pop.setting)}; entry "
@@ -123,11 +123,6 @@ def _population_section(config) -> list[str]:
             f"{markdown_text(pop.source)}", "",
             "Shares its prior predictive must show (checked by `kneebayes validate` and the "
             "tests):", "", _md_table(shares), ""]
-
-
-def _range(low: float, high: float) -> str:
-    return "[{}, {}]".format("-" if pd.isna(low) else f"{low:g}",
-                             "-" if pd.isna(high) else f"{high:g}")
 
 
 def model_card(model: DiagnosticModel) -> str:
@@ -153,9 +148,9 @@ def model_card(model: DiagnosticModel) -> str:
     lrs = pd.DataFrame({
         "finding": shown["finding"], "cause": shown["cause"],
         "LR+ implied": shown["lr_positive"],
-        "LR+ target": [_range(r.positive_low, r.positive_high) for r in shown.itertuples()],
+        "LR+ target": [format_range(r.positive_low, r.positive_high) for r in shown.itertuples()],
         "LR- implied": shown["lr_negative"],
-        "LR- target": [_range(r.negative_low, r.negative_high) for r in shown.itertuples()],
+        "LR- target": [format_range(r.negative_low, r.negative_high) for r in shown.itertuples()],
         "target": ["stated: " + r.source if r.stated else "no accuracy study (default bounds)"
                    for r in shown.itertuples()],
         "result": shown["within"].map({True: "pass", False: "FAIL"})})

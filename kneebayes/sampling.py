@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .checks import check_count, check_seed
-from .config import STATES, PriorsConfig
+from .config import PriorsConfig
 from .errors import KneebayesError, suggest
 from .kinds import log_distribution
 from .tables import as_columns, parent_index
@@ -38,7 +38,7 @@ def _missing_rates(config: PriorsConfig, missing: Missing, states: dict[str, np.
             rates[finding] = np.full(n, float(spec))
         elif isinstance(spec, Mapping) and set(spec) == {"factor", "present", "absent"}:
             factor = spec["factor"]
-            two_state = [f for f in config.factors if config.nodes[f].states == STATES]
+            two_state = [f for f in config.factors if not config.nodes[f].categorical]
             if factor not in two_state:
                 raise KneebayesError(f"{where}.factor: expected the id of a factor that is "
                                      f"present or absent, got {factor!r}."
@@ -74,7 +74,7 @@ def sample(config: PriorsConfig, n: int, seed: int | None = 0, missing: Missing 
     keep = [nid for nid in config.nodes
             if latent or config.nodes[nid].role in ("factor", "finding")]
     frame = pd.DataFrame({
-        nid: states[nid].astype(bool) if config.nodes[nid].states == STATES
+        nid: states[nid].astype(bool) if not config.nodes[nid].categorical
         else pd.Categorical.from_codes(states[nid], config.nodes[nid].states)
         for nid in keep})
     for finding, rate in _missing_rates(config, missing, states, n).items():

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "cluster_likelihood_ratios",
+    "format_range",
     "implied_likelihood_ratios",
     "population_check",
     "target_failures",
@@ -201,8 +202,11 @@ def _inside(value: pd.Series, low: pd.Series, high: pd.Series) -> pd.Series:
     return above & below
 
 
+def format_range(low: float, high: float) -> str:
+    """``[low, high]`` as the reports write a target, ``-`` for an open end."""
+    return "[{}, {}]".format("-" if pd.isna(low) else f"{low:g}",
+                             "-" if pd.isna(high) else f"{high:g}")
+
+
 def _range(row: pd.Series, which: str) -> str:
-    low, high = row[f"{which}_low"], row[f"{which}_high"]
-    low_text = "-" if pd.isna(low) else f"{low:g}"
-    high_text = "-" if pd.isna(high) else f"{high:g}"
-    return f"[{low_text}, {high_text}]"
+    return format_range(row[f"{which}_low"], row[f"{which}_high"])

@@ -71,11 +71,17 @@ class Triage:
         return "\n".join([f"Triage: {self.headline}", *(f"  ! {m}" for m in self.messages)])
 
 
+def _rule_item(config: PriorsConfig, item: str) -> tuple[str, int]:
+    """A red-flag rule's item as (node id, the state it needs): present (1) for a finding or
+    two-state factor, the named state's index for ``factor=state``."""
+    nid, _, state = item.partition("=")
+    return nid, config.nodes[nid].states.index(state) if state else 1
+
+
 def rule_holds(config: PriorsConfig, item: str, observed: Mapping[str, float]) -> bool:
     """Whether one item of a red-flag rule holds: a finding or two-state factor observed
     present, or ``factor=state`` observed in that state."""
-    nid, _, state = item.partition("=")
-    wanted = config.nodes[nid].states.index(state) if state else 1
+    nid, wanted = _rule_item(config, item)
     return observed.get(nid) == wanted
 
 
@@ -156,9 +162,8 @@ def assess_batch(
     for rule in config.red_flags:
         fired = np.ones(n, dtype=bool)
         for item in rule.when:
-            nid, _, state = item.partition("=")
+            nid, wanted = _rule_item(config, item)
             column = observed.get(nid)
-            wanted = config.nodes[nid].states.index(state) if state else 1
             fired &= False if column is None else column == wanted
         rank = np.where(fired, np.maximum(rank, TRIAGE_LEVELS.index(rule.level)), rank)
         flags = np.where(fired, flags + np.where(flags == "", "", ";") + rule.id, flags)

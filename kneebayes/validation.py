@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .checks import check_count, check_seed
+from .config import TRIAGE_LEVELS
 from .outputs import write_bytes, write_text
 from .summary import markdown_text
 from .targets import cluster_likelihood_ratios, implied_likelihood_ratios, population_check
@@ -28,7 +29,6 @@ __all__ = [
 ]
 
 
-_LEVELS = ("none", "see_clinician", "urgent")
 _MIN_COHORT = 100  # fewer synthetic cases leave most ROC curves without a positive case
 
 
@@ -92,7 +92,8 @@ def vignette_accuracy(model: DiagnosticModel, library: dict | None = None) -> pd
                      "result": "pass" if (
                          set(post.index[:len(vignette.expected)]) == set(vignette.expected)
                          and set(vignette.differential) <= set(post.index[:3])
-                         and _LEVELS.index(level) >= _LEVELS.index(vignette.triage or "none"))
+                         and TRIAGE_LEVELS.index(level)
+                         >= TRIAGE_LEVELS.index(vignette.triage or "none"))
                      else "FAIL"})
     columns = ["vignette", "expected", "model_top", "p_top", "top1", "top3", "triage",
                "result"]

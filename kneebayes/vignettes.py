@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .config import TRIAGE_LEVELS
 from .errors import ConfigError
 
 __all__ = ["Vignette", "load"]
@@ -94,7 +95,7 @@ def _vignette(vid: str, spec: Any, where: str, problems: list[str]) -> Vignette:
         problems.append(f"{where}.expected: expected a non-empty array of cause ids (or a "
                         "differential the causes must be in).")
     triage = spec.get("triage")
-    if triage not in (None, "none", "see_clinician", "urgent"):
+    if triage is not None and triage not in TRIAGE_LEVELS:
         problems.append(f"{where}.triage: expected 'none', 'see_clinician' or 'urgent', got "
                         f"{triage!r}.")
         triage = None

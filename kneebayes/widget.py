@@ -16,7 +16,6 @@ import pandas as pd
 
 from . import plot
 from . import vignettes as vignette_library
-from .config import STATES
 from .evidence import normalise_evidence
 from .model import DiagnosticModel, load_model
 from .summary import triage_banner_html
@@ -87,7 +86,7 @@ class TeachingWidget:
         self.toggles: dict[str, w.ToggleButtons] = {}
         for nid in (*config.findings, *config.factors):
             states = config.nodes[nid].states
-            two_state = states == STATES
+            two_state = not config.nodes[nid].categorical
             toggle = w.ToggleButtons(
                 options=[_UNKNOWN, _YES, _NO] if two_state else [_UNKNOWN, *states],
                 value=_UNKNOWN, style={"button_width": "52px" if two_state else "64px"},
@@ -157,10 +156,11 @@ class TeachingWidget:
         self._quiet = True
         try:
             for nid, toggle in self.toggles.items():
-                states = self.model.config.nodes[nid].states
+                node = self.model.config.nodes[nid]
                 state = observed.get(nid)
                 toggle.value = (_UNKNOWN if state is None
-                                else (_NO, _YES)[state] if states == STATES else states[state])
+                                else node.states[state] if node.categorical
+                                else (_NO, _YES)[state])
         finally:
             self._quiet = False
         self.refresh()

@@ -6,11 +6,10 @@ import pytest
 
 import kneebayes as kb
 from kneebayes import vignettes
+from kneebayes.config import TRIAGE_LEVELS
 
 pytest.importorskip("ipywidgets")
 from kneebayes.widget import TeachingWidget, ranking_score
-
-_LEVELS = ("none", "see_clinician", "urgent")
 
 
 @pytest.mark.parametrize("vid", list(vignettes.load()))
@@ -22,7 +21,7 @@ def test_each_vignette_leads_to_its_expected_causes(default_model, vid):
     assert set(vignette.differential) <= set(posterior.index[:3]), (vid, posterior)
     if vignette.triage:  # never lower than expected
         level = default_model.triage(vignette.evidence, posterior).level
-        assert _LEVELS.index(level) >= _LEVELS.index(vignette.triage), (vid, level)
+        assert TRIAGE_LEVELS.index(level) >= TRIAGE_LEVELS.index(vignette.triage), (vid, level)
     if len(vignette.expected) > 1:  # "two at once": the joint explanation says so too
         best = default_model.most_probable_explanation(vignette.evidence, k=1)
         assert set(best["causes"].iloc[0].split(" + ")) == set(vignette.expected)
