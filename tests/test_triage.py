@@ -80,3 +80,14 @@ def test_str_shows_headline_and_messages(tiny_model):
     text = str(tiny_model.triage({"cannot_walk": 1}))
     assert text.startswith("Triage: URGENT")
     assert "Cannot walk: seek same-day care." in text
+
+
+def test_rest_or_night_pain_in_an_adolescent_names_the_reason_and_a_time_frame(default_model):
+    """A rule on a factor's state in the shipped file: the same level as rest pain at any
+    age, with the bone-tumour reason and 'within days' in its message."""
+    young = default_model.triage({"persistent_despite_rest": "yes", "age": 15})
+    assert "rest_or_night_pain_aged_12_17" in young.flags
+    assert young.level in ("see_clinician", "urgent")
+    assert any("within days" in m and "bone tumours" in m for m in young.messages)
+    adult = default_model.triage({"persistent_despite_rest": "yes", "age": 40})
+    assert "rest_or_night_pain_aged_12_17" not in adult.flags
