@@ -332,12 +332,14 @@ class Node:
 class RedFlagRule:
     """Raise triage to ``level`` when every item of ``when`` holds: a finding or two-state
     factor observed present, or ``factor=state`` (a factor with named states observed in that
-    state)."""
+    state). ``names`` are the must-not-miss causes the rule is about (its message names
+    them), so that a triage can say which conditions it is raised for."""
 
     id: str
     level: str
     message: str
     when: tuple[str, ...]
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -1270,8 +1272,15 @@ class _Parser:
             spec = self.table(spec, where)
             if spec is None:
                 continue
-            self.check_keys(spec, where, {"level", "message", "when"}, {"level", "message"})
+            self.check_keys(spec, where, {"level", "message", "when", "names"},
+                            {"level", "message"})
             level = spec.get("level")
+            names = spec.get("names", [])
+            if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
+                self.problem(f"{where}.names", "an array of cause ids", names)
+                names = []
+            for x in names:
+                self.parent_ref(x, ("cause",), f"{where}.names", raw)
             if level not in TRIAGE_LEVELS[1:]:
                 self.problem(f"{where}.level", "'see_clinician' or 'urgent'", level)
             message = self.string(spec.get("message", "-"), f"{where}.message")
@@ -1299,5 +1308,5 @@ class _Parser:
                         + (suggest(w, observable) or " Give 'when = [...]' for a combined rule.")
                     )
             if level in TRIAGE_LEVELS and message:
-                rules.append(RedFlagRule(rid, level, message, tuple(when)))
+                rules.append(RedFlagRule(rid, level, message, tuple(when), tuple(names)))
         return tuple(rules)

@@ -46,6 +46,9 @@ class Triage:
         Posterior probability of the first must-not-miss cause of the priors file.
     probabilities : mapping of str to float
         Posterior probability of every must-not-miss cause.
+    named : tuple of str
+        The must-not-miss causes this triage is raised for: those named by a fired rule
+        (its ``names``) and those whose posterior crossed a threshold.
     """
 
     level: str
@@ -53,6 +56,7 @@ class Triage:
     messages: tuple[str, ...]
     probability: float
     probabilities: Mapping[str, float] = field(default_factory=dict)
+    named: tuple[str, ...] = ()
 
     @property
     def headline(self) -> str:
@@ -65,6 +69,7 @@ class Triage:
             "messages": list(self.messages),
             "probability": self.probability,
             "probabilities": dict(self.probabilities),
+            "named": list(self.named),
         }
 
     def __str__(self) -> str:
@@ -106,11 +111,12 @@ def assess(config: PriorsConfig, observed: Mapping[str, int],
         the first one's, for a single-cause file).
     """
     rank = TRIAGE_LEVELS.index
-    level, flags, messages = "none", [], []
+    level, flags, messages, named = "none", [], [], {}
     for rule in config.red_flags:
         if all(rule_holds(config, item, observed) for item in rule.when):
             flags.append(rule.id)
             messages.append(rule.message)
+            named.update(dict.fromkeys(rule.names))
             level = max(level, rule.level, key=rank)
     probabilities = _probabilities(config, probability)
     for condition in config.triage.conditions:
@@ -123,9 +129,10 @@ def assess(config: PriorsConfig, observed: Mapping[str, int],
             line = (f"P({config.nodes[condition.cause].label}) = {p:.1%} is above the "
                     f"{threshold:.0%} threshold for '{TRIAGE_LEVELS[crossed]}'.")
             messages.append(f"{line} {condition.message}" if condition.message else line)
+            named[condition.cause] = None
             level = max(level, TRIAGE_LEVELS[crossed], key=rank)
     first = probabilities.get(config.triage.cause, float("nan"))
-    return Triage(level, tuple(flags), tuple(messages), first, probabilities)
+    return Triage(level, tuple(flags), tuple(messages), first, probabilities, tuple(named))
 
 
 def assess_batch(

@@ -29,8 +29,9 @@ class Vignette:
         `differential` is given.
     teaching_point : str
     differential : tuple of str
-        Causes that must be among the model's top three (a must-not-miss condition whose
-        published features are weak belongs here, not inflated into first place).
+        Causes that must be among the model's top three or named by its triage (a
+        must-not-miss condition whose published features are weak belongs here: the triage
+        carries it, with a message naming it, rather than inflating it into first place).
     triage : str or None
         The triage level the case must reach at least (never lower).
     """

@@ -58,6 +58,8 @@ def config_to_data(config: PriorsConfig) -> dict[str, Any]:
     for rule in config.red_flags:
         data["red_flags"][rule.id] = {"level": rule.level, "message": rule.message,
                                       "when": list(rule.when)}
+        if rule.names:
+            data["red_flags"][rule.id]["names"] = list(rule.names)
     if config.clusters:
         data["clusters"] = {c.id: {"findings": list(c.findings), "cause": c.cause,
                                    "lr_positive": list(c.lr_positive), "source": c.source}
