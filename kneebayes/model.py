@@ -408,8 +408,9 @@ class DiagnosticModel:
         target : str, optional
             A cause id to learn about instead of all of them.
         method : {'compiled', 'dense', 'sparse'}
-            The engine (see :meth:`posterior`); the gain about all causes jointly needs
-            the dense engine.
+            The engine (see :meth:`posterior`). The gain about all causes jointly needs
+            the dense engine; where it does not fit (many causes), the gains about each
+            cause are summed instead, and ``attrs['target']`` says so.
 
         Returns
         -------

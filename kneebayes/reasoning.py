@@ -125,12 +125,25 @@ def next_findings(model: DiagnosticModel, observed: dict[str, int], k: int | Non
     :meth:`DiagnosticModel.next_findings`)."""
     t = None if target is None else _check_cause(model, target, "target")
     candidates = [f for f in model.findings if f not in observed]
-    result = _run(model, _with_each_finding(observed, candidates), joint=t is None,
-                  method=method)
+    cases = _with_each_finding(observed, candidates)
+    about = target or "all causes (joint)"
+    try:
+        result = _run(model, cases, joint=t is None, method=method)
+    except ModelTooLarge:
+        if t is not None:
+            raise
+        # The joint over every cause state does not fit: rank by the information about
+        # each cause, summed (not the joint gain: information a finding gives about two
+        # causes at once is counted twice).
+        result = _run(model, cases, method=method)
+        about = "each cause (sum of per-cause gains: the joint does not fit in memory)"
     u = len(candidates)
     p_present = np.exp(result.log_evidence[1:u + 1] - result.log_evidence[0])
-    if t is None:  # about the joint state of every cause
+    if result.joint is not None and t is None:  # about the joint state of every cause
         entropy = _entropy_bits(result.joint)
+    elif t is None:
+        p = result.marginals
+        entropy = _entropy_bits(np.stack([p, 1 - p], axis=-1)).sum(axis=-1)
     else:
         p = result.marginals[:, t]
         entropy = _entropy_bits(np.stack([p, 1 - p], axis=-1))
@@ -148,7 +161,7 @@ def next_findings(model: DiagnosticModel, observed: dict[str, int], k: int | Non
         },
         index=pd.Index(candidates, name="finding", dtype=object),
     ).sort_values("information_gain", ascending=False, kind="stable")
-    frame.attrs.update(target=target or "all causes (joint)", entropy_bits=float(entropy[0]))
+    frame.attrs.update(target=about, entropy_bits=float(entropy[0]))
     return frame if k is None else frame.head(k)
 
 

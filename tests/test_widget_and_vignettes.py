@@ -13,25 +13,53 @@ from kneebayes.widget import TeachingWidget, ranking_score
 
 
 @pytest.mark.parametrize("vid", list(vignettes.load()))
-def test_each_vignette_leads_to_its_expected_causes(default_model, vid):
+def test_each_vignette_reaches_its_triage_and_differential(default_model, vid):
+    """Issue 11's rule: the triage never lower than the case's level (a benign case never
+    urgent), the expected causes in the top three, and every cause of the differential in
+    the top three or named by the triage (a rare condition with weak features is carried by
+    its rule and message, not inflated)."""
     vignette = vignettes.load()[vid]
     posterior = default_model.posterior(vignette.evidence)
-    top = set(posterior.index[: len(vignette.expected)])
-    assert top == set(vignette.expected), (vid, posterior)
-    assert set(vignette.differential) <= set(posterior.index[:3]), (vid, posterior)
-    if vignette.triage:  # never lower than expected
-        level = default_model.triage(vignette.evidence, posterior).level
-        assert TRIAGE_LEVELS.index(level) >= TRIAGE_LEVELS.index(vignette.triage), (vid, level)
-    if len(vignette.expected) > 1:  # "two at once": the joint explanation says so too
-        best = default_model.most_probable_explanation(vignette.evidence, k=1)
-        assert set(best["causes"].iloc[0].split(" + ")) == set(vignette.expected)
+    triage = default_model.triage(vignette.evidence, posterior)
+    rank = TRIAGE_LEVELS.index
+    assert rank(triage.level) >= rank(vignette.triage or "none"), (vid, triage)
+    if vignette.triage in (None, "none"):
+        assert triage.level != "urgent", (vid, triage)
+    assert set(vignette.expected) <= set(posterior.index[:3]), (vid, posterior)
+    missing = set(vignette.differential) - set(posterior.index[:3]) - set(triage.named)
+    assert not missing, (vid, missing, posterior, triage)
     assert vignette.teaching_point and vignette.story
 
 
-def test_red_flag_vignettes_are_urgent(default_model):
+def test_the_expected_causes_lead_on_at_least_nine_vignettes_in_ten(default_model):
+    library = [v for v in vignettes.load().values() if v.expected]
+    led = [set(default_model.posterior(v.evidence).index[:len(v.expected)]) == set(v.expected)
+           for v in library]
+    assert len(library) >= 25 and sum(led) >= 0.9 * len(library), [
+        v.id for v, ok in zip(library, led, strict=True) if not ok]
+
+
+def test_the_library_covers_every_cause_and_must_not_miss_condition(default_model):
+    """At least 30 cases; every cause leads a case or is in one's differential; every
+    must-not-miss condition has a case that must reach see_clinician or higher."""
     library = vignettes.load()
-    for vid in ("fall_cannot_walk", "hot_swollen_knee"):
-        assert default_model.triage(library[vid].evidence).level == "urgent"
+    assert len(library) >= 30
+    covered = {c for v in library.values() for c in (*v.expected, *v.differential)}
+    assert covered == set(default_model.causes)
+    for cause in default_model.config.triage.causes:
+        assert any(cause in (*v.expected, *v.differential) and v.triage not in (None, "none")
+                   for v in library.values()), cause
+
+
+def test_red_flag_vignettes_are_urgent_and_name_their_condition(default_model):
+    library = vignettes.load()
+    for vid, condition in (("afebrile_prosthetic_knee", "septic_arthritis"),
+                           ("long_haul_calf", "deep_vein_thrombosis"),
+                           ("saddle_numbness_and_bladder", "cauda_equina"),
+                           ("stumble_on_the_stairs", "extensor_mechanism_rupture"),
+                           ("obese_boy_knee_limp", "scfe")):
+        triage = default_model.triage(library[vid].evidence)
+        assert triage.level == "urgent" and condition in triage.named, (vid, triage)
 
 
 def test_broken_vignette_file(tmp_path):
@@ -62,7 +90,7 @@ def test_widget_follows_its_toggles(default_model):
 
 def test_vignette_and_commit_first(default_model):
     ui = TeachingWidget(default_model, commit_first=True)
-    ui.vignette_picker.value = "groin_and_normal_knee"
+    ui.vignette_picker.value = "young_man_normal_knee"
     assert ui.evidence()["knee_exam_normal"] == "yes"
     assert bytes(ui.differential.value) == b""  # hidden until the student commits
     ui.guesses[0].value = "pfps"
