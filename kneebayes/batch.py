@@ -518,8 +518,11 @@ def score_dask_file(
                 write = scored.to_csv(str(part), single_file=True, index=keep_index,
                                       compute=False)
             else:
+                # Zero-padded part names: readers list a dataset's files in name order, and
+                # 'part.10' would otherwise come before 'part.2', reordering the rows.
                 write = scored.to_parquet(str(part), write_index=keep_index, compute=False,
-                                          schema=_dask_schema(model))
+                                          schema=_dask_schema(model),
+                                          name_function=lambda i: f"part.{i:06d}.parquet")
             # Counted per partition and added here: Dask's value_counts would shuffle.
             counts = scored["triage"].map_partitions(_level_counts, meta=_level_counts(None))
             try:

@@ -44,6 +44,13 @@ def default_model() -> kb.DiagnosticModel:
 
 
 @pytest.fixture(scope="session")
+def first_model() -> kb.DiagnosticModel:
+    """The first shipped vocabulary (7 causes, 12 latent nodes): a user's own schema-1
+    file, and a realistic model small enough for the dense engine and enumeration."""
+    return kb.load_model(DATA / "first_vocabulary.toml")
+
+
+@pytest.fixture(scope="session")
 def tiny_model() -> kb.DiagnosticModel:
     return kb.load_model(DATA / "tiny.toml")
 

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kneebayes as kb
+from conftest import DATA
 from kneebayes import NOTICE
 from kneebayes.cli import main
 
@@ -197,9 +198,15 @@ def test_fuzz_random_csv_bytes_through_score(tmp_path):
 
 @pytest.mark.parametrize("method", ["compiled", "dense", "sparse", "pgmpy"])
 def test_every_engine_from_the_command_line_gives_the_same_posterior(folder, capsys, method):
+    first = str(DATA / "first_vocabulary.toml")  # small enough for the dense engine
     status, out, _ = cli(capsys, "posterior", "--json", "--method", method, "groin_pain=yes",
-                         "fadir_positive=no")
-    reference = kb.load_model().posterior({"groin_pain": "yes", "fadir_positive": "no"})
+                         "fadir_positive=no", "--priors", first)
+    reference = kb.load_model(first).posterior({"groin_pain": "yes", "fadir_positive": "no"})
     assert status == 0
     got = strict(out)["posterior"]
     assert max(abs(got[c] - reference[c]) for c in reference.index) < 1e-9
+
+
+def test_the_dense_engine_on_the_shipped_model_is_refused_with_the_way_out(folder, capsys):
+    status, _, err = cli(capsys, "posterior", "--method", "dense", "groin_pain=yes")
+    assert status == 2 and "memory budget" in err and "Traceback" not in err

@@ -65,9 +65,18 @@ def test_shipped_default_loads_with_the_required_vocabulary():
     config = load_config()
     assert default_priors_path().name == "default.toml"
     required_causes = {"pfps", "quadriceps_tendinopathy", "itb_syndrome", "hip_referred_pain",
-                       "lumbar_radiculopathy", "serious_pathology"}
+                       "lumbar_radiculopathy", "knee_osteoarthritis", "fracture",
+                       "septic_arthritis", "deep_vein_thrombosis", "bone_tumour",
+                       "extensor_mechanism_rupture", "cauda_equina", "scfe",
+                       "meralgia_paresthetica", "greater_trochanteric_pain", "meniscal_tear",
+                       "crystal_arthritis"}
     assert required_causes <= set(config.causes)
-    assert len(config.factors) >= 8 and len(config.findings) >= 34
+    assert len(config.factors) >= 8 and len(config.findings) >= 50
+    # every must-not-miss condition has its own triage threshold and message
+    assert set(config.triage.causes) == {"fracture", "septic_arthritis",
+                                         "deep_vein_thrombosis", "bone_tumour",
+                                         "extensor_mechanism_rupture", "cauda_equina", "scfe"}
+    assert all(c.message for c in config.triage.conditions)
     for nid in config.findings:
         assert config.nodes[nid].parents, f"{nid} has no parent"
 

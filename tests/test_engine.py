@@ -52,14 +52,14 @@ def test_batch_equals_one_case_at_a_time_and_pgmpy(default_model):
             assert gap < 1e-9
 
 
-def test_blocks_and_chunks_do_not_change_the_answer(default_model, monkeypatch):
-    cases = random_cases(default_model, 300, seed=5, rate=0.5)
-    whole = default_model.posterior_batch(cases)
+def test_blocks_and_chunks_do_not_change_the_answer(first_model, monkeypatch):
+    cases = random_cases(first_model, 300, seed=5, rate=0.5)
+    whole = first_model.posterior_batch(cases)
     monkeypatch.setattr(engine_module, "_BLOCK_STATES", 16)  # forces many blocks
-    small = CompiledEngine(default_model.config, memory_budget=2**22)  # and row chunks
-    assert small.block < 2 ** len(default_model.causes)
+    small = CompiledEngine(first_model.config, memory_budget=2**22)  # and row chunks
+    assert small.block < 2 ** len(first_model.causes)
     monkeypatch.setattr(model_module, "_BATCH_ROWS", 7)
-    model = kb.DiagnosticModel(default_model.config)
+    model = kb.DiagnosticModel(first_model.config)
     model.__dict__["engine"] = small
     np.testing.assert_allclose(model.posterior_batch(cases), whole, atol=1e-12, rtol=0)
 

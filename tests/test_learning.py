@@ -36,7 +36,8 @@ def test_sample_marginals_match_the_model(default_model):
         assert abs(cohort[cause].mean() - p) < 4 * np.sqrt(p * (1 - p) / len(cohort)), cause
     # a finding's rate by hand: leak plus the causes' contributions, as the model says
     finding = "groin_pain"
-    expected = default_model.sample(200_000, seed=4)[finding].mean()
+    expected = np.mean([default_model.sample(50_000, seed=s)[finding].mean()
+                        for s in (4, 5, 6, 7)])
     assert abs(cohort[finding].mean() - expected) < 0.01
 
 

@@ -155,9 +155,9 @@ def test_implied_ratios_are_the_ratio_of_the_finding_probabilities(tiny_model):
                                                                      rel=1e-10)
 
 
-def test_every_engine_gives_the_same_ratios(default_model):
-    dense = implied_likelihood_ratios(default_model, method="dense")
-    sparse = implied_likelihood_ratios(default_model, method="sparse")
+def test_every_engine_gives_the_same_ratios(first_model):
+    dense = implied_likelihood_ratios(first_model, method="dense")
+    sparse = implied_likelihood_ratios(first_model, method="sparse")
     np.testing.assert_allclose(dense[["lr_positive", "lr_negative"]],
                                sparse[["lr_positive", "lr_negative"]], rtol=1e-10)
 
@@ -210,9 +210,12 @@ def test_every_shipped_finding_and_cluster_is_inside_its_target(default_model):
 def test_the_shipped_targets_cite_their_figures_or_stay_within_the_no_study_bounds(
         default_model):
     """A target either rests on a published figure its source names, or keeps LR+ <= 5 and
-    LR- >= 0.2, or is one of at most five defining features whose source says so."""
+    LR- >= 0.2, or is one of at most ten defining features whose source says so (the
+    pathognomonic signs of the rare must-not-miss conditions and the definitions of PFPS,
+    ITBS and meralgia: without the exception a rare condition's defining sign would have to
+    be common in everyone else)."""
     defining = [t for t in default_model.config.targets if t.defining]
-    assert len(defining) <= 5
+    assert len(defining) <= 10
     for target in default_model.config.targets:
         if target.defining:
             assert "defining feature" in target.source, target

@@ -54,17 +54,41 @@ def test_posterior_threshold_raises_level_without_rule():
 
 
 def test_shipped_urgent_presentations(default_model):
-    for evidence in (
-        {"unable_to_bear_weight": "yes"},
-        {"visible_deformity": "yes"},
-        {"swelling_warmth_redness": "yes", "fever_or_malaise": "yes"},
+    for evidence, condition in (
+        ({"unable_to_bear_weight": "yes"}, "fracture"),
+        ({"visible_deformity": "yes"}, "fracture"),
+        ({"knee_effusion": "yes", "fever_or_malaise": "yes"}, "septic_arthritis"),
+        # a hot red knee is urgent without fever (23% of septic arthritis at 80+ is afebrile)
+        ({"hot_red_joint": "yes", "fever_or_malaise": "no", "age": 82}, "septic_arthritis"),
+        ({"saddle_numbness": "yes"}, "cauda_equina"),
+        ({"bladder_or_bowel_change": "yes", "low_back_pain": "yes"}, "cauda_equina"),
+        ({"calf_swelling_or_tenderness": "yes", "recent_immobilisation_or_surgery": "yes"},
+         "deep_vein_thrombosis"),
+        ({"cannot_straight_leg_raise": "yes"}, "extensor_mechanism_rupture"),
+        ({"recent_trauma": "yes", "isolated_patellar_tenderness": "yes"}, "fracture"),
+        ({"reduced_hip_internal_rotation": "yes", "age": 13}, "scfe"),
+        ({"recent_trauma": "yes", "pain_with_hip_movement": "yes", "age": 81}, "fracture"),
     ):
-        assert default_model.triage(evidence).level == "urgent", evidence
+        triage = default_model.triage(evidence)
+        assert triage.level == "urgent" and condition in triage.named, (evidence, triage)
+
+
+def test_the_ottawa_age_item_and_the_split_findings(default_model):
+    """The issue's cases: a 62-year-old who fell and walks is at least see_clinician (the
+    Ottawa rule's age item); a knee that gives way is no longer a red flag, weakness is."""
+    fell = default_model.triage({"recent_trauma": "yes", "age": 62,
+                                 "unable_to_bear_weight": "no"})
+    assert fell.level == "see_clinician" and "fracture" in fell.named
+    assert default_model.triage({"knee_giving_way": "yes"}).level == "none"
+    assert default_model.triage({"neurological_weakness": "yes"}).level == "see_clinician"
+    assert default_model.triage({"knee_effusion": "yes"}).level == "none"
 
 
 def test_shipped_see_clinician_flags(default_model):
-    for finding in ("numbness_or_tingling", "leg_weakness", "persistent_despite_rest",
-                    "fever_or_malaise", "swelling_warmth_redness", "sudden_severe_pain"):
+    for finding in ("numbness_or_tingling", "neurological_weakness", "pain_at_rest",
+                    "night_pain", "fever_or_malaise", "sudden_severe_pain", "palpable_mass",
+                    "unexplained_weight_loss", "calf_swelling_or_tenderness",
+                    "bilateral_leg_symptoms", "bladder_or_bowel_change"):
         triage = default_model.triage({finding: "yes"})
         assert triage.level in ("see_clinician", "urgent"), finding
         assert triage.messages
@@ -85,9 +109,9 @@ def test_str_shows_headline_and_messages(tiny_model):
 def test_rest_or_night_pain_in_an_adolescent_names_the_reason_and_a_time_frame(default_model):
     """A rule on a factor's state in the shipped file: the same level as rest pain at any
     age, with the bone-tumour reason and 'within days' in its message."""
-    young = default_model.triage({"persistent_despite_rest": "yes", "age": 15})
+    young = default_model.triage({"night_pain": "yes", "age": 15})
     assert "rest_or_night_pain_aged_12_17" in young.flags
     assert young.level in ("see_clinician", "urgent")
     assert any("within days" in m and "bone tumours" in m for m in young.messages)
-    adult = default_model.triage({"persistent_despite_rest": "yes", "age": 40})
+    adult = default_model.triage({"night_pain": "yes", "age": 40})
     assert "rest_or_night_pain_aged_12_17" not in adult.flags

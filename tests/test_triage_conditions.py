@@ -144,9 +144,29 @@ def test_bad_conditions_rules_and_retired_ids_are_named(edit, message):
     assert message in str(caught.value)
 
 
-def test_the_single_cause_form_still_loads_and_reads_the_same(default_model):
-    assert default_model.config.triage.causes == ("serious_pathology",)
-    triage = default_model.triage({"unable_to_bear_weight": "yes"})
+def test_the_single_cause_form_still_loads_and_reads_the_same(first_model):
+    """A user's own schema-1 file (the first shipped vocabulary) still loads and triages."""
+    assert first_model.config.triage.causes == ("serious_pathology",)
+    triage = first_model.triage({"unable_to_bear_weight": "yes"})
     assert triage.level == "urgent"
     assert triage.probabilities == {"serious_pathology": pytest.approx(triage.probability)}
     assert np.isfinite(triage.probability)
+
+
+def test_the_shipped_file_refuses_the_first_vocabulary_s_ids_naming_replacements(
+        default_model):
+    for old, new in (("leg_weakness", "neurological_weakness, knee_giving_way"),
+                     ("persistent_despite_rest", "pain_at_rest, night_pain"),
+                     ("swelling_warmth_redness", "knee_effusion, hot_red_joint"),
+                     ("age_over_50", "age")):
+        with pytest.raises(kb.EvidenceError, match=new):
+            default_model.posterior({old: "yes"})
+    assert "fracture" in default_model.config.retired["serious_pathology"].replaced_by
+
+
+def test_a_rule_names_its_conditions_and_round_trips(default_model, tmp_path):
+    rule = next(r for r in default_model.config.red_flags if r.id == "hot_red_joint")
+    assert rule.names == ("septic_arthritis", "crystal_arthritis")
+    default_model.to_toml(tmp_path / "again.toml")
+    again = kb.load_model(tmp_path / "again.toml")
+    assert again.config.red_flags == default_model.config.red_flags
