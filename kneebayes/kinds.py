@@ -178,14 +178,20 @@ class NoisyOrKind(Kind):
         p_present = 1 - (1 - leak) * np.prod(np.where(active == 1, 1 - links, 1.0), axis=1)
         # expected activations given the child present, over the expected opportunities
         share = np.where(p_present > 0, present / np.maximum(p_present, 1e-300), 0.0)
-        new_leak = (alpha[c0] + leak * share.sum()) / (alpha[c0] + beta[c0] + counts.sum())
+        def ratio(hits: float, trials: float, current: float) -> float:
+            # No pseudo-counts and no expected opportunity (a link whose parent the data
+            # never makes active): nothing to learn, so the value stays where it is.
+            return hits / trials if trials > 0 else current
+
+        new_leak = ratio(alpha[c0] + leak * share.sum(), alpha[c0] + beta[c0] + counts.sum(),
+                         leak)
         new_leak = float(np.clip(new_leak, _FLOOR, 1 - _FLOOR))
         out = values.copy()
         out[c0] = new_leak
         for i, c in enumerate(columns):
             on = active[:, i] == 1
-            link = (alpha[c] + links[i] * share[on].sum()) / (alpha[c] + beta[c]
-                                                                + counts[on].sum())
+            link = ratio(alpha[c] + links[i] * share[on].sum(),
+                         alpha[c] + beta[c] + counts[on].sum(), links[i])
             out[c] = 1 - (1 - new_leak) * (1 - float(np.clip(link, _FLOOR, 1 - _FLOOR)))
         return out
 

@@ -151,7 +151,8 @@ def test_every_json_output_is_one_strict_object_with_the_notice(folder, capsys, 
 
 
 def test_validate_json(folder, capsys):
-    status, out, err = cli(capsys, "validate", "-n", "200", "-o", "reports", "--json")
+    status, out, err = cli(capsys, "validate", "-n", "200", "-o", "reports", "--json",
+                           "--priors", str(DATA / "first_vocabulary.toml"))
     assert status == 0, err
     assert strict(out)["output"].endswith("validation.md")
 
