@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from . import plot
-from .errors import ModelTooLarge
 from .evidence import normalise_evidence
 from .outputs import write_text
 from .summary import CaseSummary, markdown_text
@@ -82,11 +81,9 @@ def case_report(model: DiagnosticModel, evidence: dict, draws: int = 500, seed: 
             table[["label", "value", "weight_of_evidence", "likelihood_ratio"]].to_html(
                 float_format="{:.3f}".format),
         ]
-    try:
-        ask, about = model.next_findings(observed, k=8), "all causes jointly"
-    except ModelTooLarge:  # the joint over every cause state is past the dense engine
-        ask = model.next_findings(observed, k=8, target=leading)
-        about = html.escape(nodes[leading].label)
+    # about all causes jointly, or each cause summed where the joint does not fit
+    ask = model.next_findings(observed, k=8)
+    about = html.escape(ask.attrs["target"])
     body += [
         f"<h2>What to check next</h2><p>Expected information gain about {about}.</p>",
         _img(plot.png(lambda ax: plot.next_findings(ask, ax=ax), (7, 3.6)), "next questions"),

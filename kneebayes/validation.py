@@ -24,8 +24,8 @@ __all__ = [
     "likelihood_ratios",
     "parameter_recovery",
     "recovery_budget",
-    "triage_recall",
     "reliability_table",
+    "triage_recall",
     "vignette_accuracy",
     "write_validation_report",
 ]

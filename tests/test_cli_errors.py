@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import DATA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kneebayes as kb
-from conftest import DATA
 from kneebayes import NOTICE
 from kneebayes.cli import main
 

@@ -178,3 +178,15 @@ def test_the_command_line_works_on_a_twenty_cause_model(tmp_path):
     done = subprocess.run([sys.executable, "-m", "kneebayes", "next", "x1=yes", "--priors",
                            "g.toml"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "Traceback" not in done.stderr  # the per-cause sum
+
+
+def test_identical_cases_are_solved_once_with_the_same_answer(default_model):
+    rng = np.random.default_rng(8)
+    observable = default_model.findings + default_model.factors
+    cases = [{str(x): random_value(default_model, str(x), rng)
+              for x in rng.choice(observable, size=6, replace=False)} for _ in range(5)]
+    frame = pd.DataFrame([cases[i] for i in rng.integers(0, 5, size=40)])
+    batch = default_model.posterior_batch(frame)
+    for i, row in frame.iterrows():
+        one = default_model.posterior(row.dropna().to_dict()).reindex(batch.columns)
+        np.testing.assert_allclose(batch.loc[i], one, atol=1e-12)
