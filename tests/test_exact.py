@@ -105,14 +105,18 @@ def _agree_with_pgmpy(model: kb.DiagnosticModel, observed: dict[str, int], label
         assert gap < TOL, (method, observed)
 
 
+def _random_evidence(model: kb.DiagnosticModel, rng: np.random.Generator, most: int
+                     ) -> dict[str, object]:
+    """Up to `most` - 1 findings and factors, each with a random value."""
+    observable = model.findings + model.factors
+    chosen = rng.choice(observable, size=int(rng.integers(0, most)), replace=False)
+    return {str(n): random_value(model, str(n), rng) for n in chosen}
+
+
 def test_first_vocabulary_agrees_with_enumeration_on_random_evidence(first_model):
     rng = np.random.default_rng(2)
-    observable = first_model.findings + first_model.factors
     for _ in range(25):
-        k = int(rng.integers(0, 15))
-        chosen = rng.choice(observable, size=k, replace=False)
-        _agree(first_model, {str(n): random_value(first_model, str(n), rng) for n in chosen},
-               "first vocabulary")
+        _agree(first_model, _random_evidence(first_model, rng, 15), "first vocabulary")
 
 
 def test_first_vocabulary_with_every_finding_observed(first_model):
@@ -123,12 +127,9 @@ def test_first_vocabulary_with_every_finding_observed(first_model):
 
 def test_shipped_model_agrees_with_pgmpy_on_random_evidence(default_model):
     rng = np.random.default_rng(2)
-    observable = default_model.findings + default_model.factors
     for _ in range(8):
-        k = int(rng.integers(0, 20))
-        chosen = rng.choice(observable, size=k, replace=False)
-        _agree_with_pgmpy(default_model, {str(n): random_value(default_model, str(n), rng)
-                                          for n in chosen}, "shipped model")
+        _agree_with_pgmpy(default_model, _random_evidence(default_model, rng, 20),
+                          "shipped model")
 
 
 def test_shipped_model_with_every_finding_observed(default_model):
