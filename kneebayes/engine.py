@@ -163,7 +163,8 @@ class CompiledEngine:
             raise EngineTooLarge(
                 f"its tables need {needed / 2**20:,.0f} MiB, more than half the "
                 f"memory budget of {memory_budget / 2**20:,.0f} MiB (raise it with "
-                "memory_budget=...)"
+                "memory_budget=... in Python or --memory-budget MIB on the command line, "
+                "or use the sparse engine, which answers every posterior)"
             )
 
         def leaf(nid: str, positions: dict[str, int]) -> _Leaf:
