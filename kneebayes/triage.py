@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import TRIAGE_LEVELS, PriorsConfig
+from .config import TRIAGE_LEVELS, PriorsConfig, TriageCondition
 
 __all__ = ["LEVEL_COLOURS", "NOTICE", "Triage", "assess", "assess_batch", "rule_holds"]
 
@@ -90,6 +90,13 @@ def rule_holds(config: PriorsConfig, item: str, observed: Mapping[str, float]) -
     return observed.get(nid) == wanted
 
 
+def _crossed(condition: TriageCondition, p):
+    """0, 1 or 2 (none, see_clinician, urgent): the thresholds of one must-not-miss
+    condition that its posterior `p` (a number or an array of them) is above."""
+    return (np.asarray(p > condition.see_clinician_above, dtype=int)
+            + np.asarray(p > condition.urgent_above, dtype=int))
+
+
 def _probabilities(config: PriorsConfig, probability: float | Mapping[str, float]
                    ) -> dict[str, float]:
     if isinstance(probability, Mapping):
@@ -123,7 +130,7 @@ def assess(config: PriorsConfig, observed: Mapping[str, int],
         if condition.cause not in probabilities:
             continue
         p = probabilities[condition.cause]
-        crossed = int(p > condition.see_clinician_above) + int(p > condition.urgent_above)
+        crossed = int(_crossed(condition, p))
         if crossed:
             threshold = (condition.see_clinician_above, condition.urgent_above)[crossed - 1]
             line = (f"P({config.nodes[condition.cause].label}) = {p:.1%} is above the "
@@ -162,9 +169,7 @@ def assess_batch(
     rank = np.zeros(n, dtype=int)
     for condition in config.triage.conditions:
         if condition.cause in probability:
-            p = np.asarray(probability[condition.cause])
-            rank = np.maximum(rank, (p > condition.see_clinician_above).astype(int)
-                              + (p > condition.urgent_above).astype(int))
+            rank = np.maximum(rank, _crossed(condition, np.asarray(probability[condition.cause])))
     flags = np.full(n, "", dtype=object)
     for rule in config.red_flags:
         fired = np.ones(n, dtype=bool)
