@@ -68,6 +68,11 @@ def test_shipped_urgent_presentations(default_model):
         ({"recent_trauma": "yes", "isolated_patellar_tenderness": "yes"}, "fracture"),
         ({"reduced_hip_internal_rotation": "yes", "age": 13}, "scfe"),
         ({"recent_trauma": "yes", "pain_with_hip_movement": "yes", "age": 81}, "fracture"),
+        # found by a clinician's trial of fresh cases: still walking, with a limp, after a
+        # fall at 84 (an occult hip fracture), and a tender calf without a risk factor
+        ({"recent_trauma": "yes", "limp": "yes", "knee_exam_normal": "yes", "age": 84},
+         "fracture"),
+        ({"calf_swelling_or_tenderness": "yes", "age": 47}, "deep_vein_thrombosis"),
     ):
         triage = default_model.triage(evidence)
         assert triage.level == "urgent" and condition in triage.named, (evidence, triage)
@@ -82,13 +87,20 @@ def test_the_ottawa_age_item_and_the_split_findings(default_model):
     assert default_model.triage({"knee_giving_way": "yes"}).level == "none"
     assert default_model.triage({"neurological_weakness": "yes"}).level == "see_clinician"
     assert default_model.triage({"knee_effusion": "yes"}).level == "none"
+    # but a knee that swells or locks after an injury is examined within a day or two (a
+    # swollen one may be urgent: after an injury, P(fracture) crosses its urgent threshold)
+    for sign, flag in (("knee_effusion", "effusion_after_injury"),
+                       ("knee_locking", "locked_knee_after_injury")):
+        after = default_model.triage({"recent_trauma": "yes", sign: "yes", "age": 38})
+        assert flag in after.flags and "meniscal_tear" in after.named, sign
+        assert after.level in ("see_clinician", "urgent"), sign
 
 
 def test_shipped_see_clinician_flags(default_model):
     for finding in ("numbness_or_tingling", "neurological_weakness", "pain_at_rest",
                     "night_pain", "fever_or_malaise", "sudden_severe_pain", "palpable_mass",
-                    "unexplained_weight_loss", "calf_swelling_or_tenderness",
-                    "bilateral_leg_symptoms", "bladder_or_bowel_change"):
+                    "unexplained_weight_loss", "bilateral_leg_symptoms",
+                    "bladder_or_bowel_change"):
         triage = default_model.triage({finding: "yes"})
         assert triage.level in ("see_clinician", "urgent"), finding
         assert triage.messages
