@@ -8,13 +8,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
-
 from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import EvidenceError, KneebayesError, shorten
 from .model import METHODS, DiagnosticModel, load_model
 from .outputs import Interrupted, check_signals, check_target, signals_raise, write_text
-from .summary import CaseSummary, frame_records, strict_json
+from .reasoning import RANKINGS, reversal_notes
+from .summary import (
+    CaseSummary,
+    frame_records,
+    next_findings_heading,
+    next_findings_lines,
+    strict_json,
+)
 from .triage import NOTICE, Triage
 
 __all__ = ["main"]
@@ -81,18 +86,12 @@ def _cmd_posterior(args: argparse.Namespace) -> int:
 
 def _cmd_next(args: argparse.Namespace) -> int:
     model, summary = _case(args)
-    table = model.next_findings(summary.evidence, k=args.k, target=args.target)
-    about = args.target or "all causes jointly"
-    body = [f"Which finding to check next: expected information gain about {about}, in bits "
-            f"(uncertainty now {table.attrs['entropy_bits']:.2f} bits):"]
-    width = max((len(summary.label(f)) for f in table.index), default=0)
-    for f, row in table.iterrows():
-        cost = "" if pd.isna(row["cost"]) else (
-            f"  cost {row['cost']:g}, {row['gain_per_cost']:.3f} bits per unit")
-        body.append(f"  {summary.label(f):<{width}}  {row['information_gain']:.3f} bits  "
-                    f"P(present) {row['p_present']:5.1%}{cost}")
-    body += ["", "Current differential:", *summary.differential_lines()]
-    return _show(args, summary, body, target=about, next_findings=frame_records(table))
+    table = model.next_findings(summary.evidence, k=args.k, target=args.target, by=args.by)
+    body = [next_findings_heading(table), *next_findings_lines(table, summary.label),
+            "", "Current differential:", *summary.differential_lines()]
+    return _show(args, summary, body, target=table.attrs["target"],
+                 ranking=table.attrs["ranking"], advice=table.attrs["advice"],
+                 next_findings=frame_records(table))
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
@@ -109,6 +108,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
                     f"{row['posterior_without']:6.1%} without it")
     body.append(f"  prior log10 odds {attrs['prior_log10_odds']:+.2f}, plus the observations "
                 f"one at a time in this order, gives {attrs['posterior_log10_odds']:+.2f}")
+    body += [f"  Note: {note}" for note in reversal_notes(model, table)]
     numbers = {k: attrs[k] for k in ("prior", "posterior", "prior_log10_odds",
                                      "posterior_log10_odds")}
     return _show(args, summary, body, cause=args.cause, **numbers,
@@ -290,11 +290,18 @@ def build_parser() -> argparse.ArgumentParser:
     post.set_defaults(run=_cmd_posterior)
 
     nxt = sub.add_parser("next", parents=[priors], help="which finding to check next",
-                         description="Unobserved findings ranked by expected information "
-                         "gain (bits) about the causes.")
+                         description="Unobserved findings ranked by the expected reduction "
+                         "in the loss of the triage decision (where the priors file has a "
+                         "[decision] loss table; ties by information) or by expected "
+                         "information gain (bits) about the causes. When the triage is "
+                         "already urgent, says to refer instead.")
     nxt.add_argument("evidence", **evidence_arg)
     nxt.add_argument("-k", type=int, default=10, help="how many (10)")
-    nxt.add_argument("--target", metavar="CAUSE", help="gain about this cause only")
+    nxt.add_argument("--target", metavar="CAUSE",
+                     help="information about this cause only (the information ranking)")
+    nxt.add_argument("--by", choices=RANKINGS, default=None,
+                     help="the ranking: decision (the default where the priors file has a "
+                     "loss table) or information (bits)")
     nxt.set_defaults(run=_cmd_next)
 
     why = sub.add_parser("explain", parents=[priors], help="why a cause is as likely as it is",

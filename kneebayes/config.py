@@ -26,6 +26,7 @@ __all__ = [
     "STATES",
     "Categorical",
     "ClusterTarget",
+    "DecisionLoss",
     "LikelihoodTarget",
     "Node",
     "NoisyOr",
@@ -382,6 +383,22 @@ class TriageConfig:
 
 
 @dataclass(frozen=True)
+class DecisionLoss:
+    """The loss table behind decision-aware questioning: what each triage level costs, and
+    the harm of a must-not-miss condition that is present under each level, in one unit
+    (the file's ``source`` says which; the shipped file uses one unneeded clinician visit).
+
+    The expected loss of triage level ``a`` is ``action_cost[a] + sum_c P(c) missed[c][a]``
+    over the causes of `missed`: linear in the marginal posteriors, so it is exact on the
+    sparse engine too.
+    """
+
+    action_cost: Mapping[str, float]
+    missed: Mapping[str, Mapping[str, float]]
+    source: str
+
+
+@dataclass(frozen=True)
 class RetiredId:
     """An id a priors file no longer has (split, renamed or removed): evidence or a column
     that uses it is refused, naming its replacements."""
@@ -406,6 +423,7 @@ class PriorsConfig:
     clusters: tuple[ClusterTarget, ...] = ()
     population: Population | None = None
     retired: Mapping[str, RetiredId] = field(default_factory=lambda: FrozenDict())
+    decision: DecisionLoss | None = None
 
     def ids(self, role: Role) -> tuple[str, ...]:
         """Node ids of one role, in file order."""
@@ -500,7 +518,7 @@ _PARENT_KEYS: dict[str, dict[str, Role]] = {
 }
 _LEAK_KEY = {"factors": "prior", "causes": "base", "mechanisms": "leak", "findings": "leak"}
 _TOP_KEYS = {"schema_version", "title", "description", "triage", "references", "red_flags",
-             "clusters", "population", "retired"}
+             "clusters", "population", "retired", "decision"}
 # A finding with no accuracy study (its target's source names no published figure) may
 # not claim more than these, unless it is the defining feature of the cause.
 NO_STUDY_LR_POSITIVE_MAX, NO_STUDY_LR_NEGATIVE_MIN = 5.0, 0.2
@@ -653,6 +671,8 @@ class _Parser:
         population = (self.population(data["population"], raw, references)
                       if "population" in data else None)
         retired = self.retired(data.get("retired", {}), raw)
+        decision = (self.decision(data["decision"], raw, references)
+                    if "decision" in data else None)
         self.unruled_red_flags(nodes, data.get("red_flags"))
 
         if self.problems:
@@ -669,6 +689,7 @@ class _Parser:
             clusters=clusters,
             population=population,
             retired=FrozenDict(retired),
+            decision=decision,
         )
 
     def references(self, value: Any) -> dict[str, str]:
@@ -1085,6 +1106,50 @@ class _Parser:
         if low is None or high is None or not isinstance(cause, str):
             return None
         return TriageCondition(cause, low.mean, high.mean, message)
+
+    def decision(self, value: Any, raw: Mapping[str, tuple[str, dict[str, Any]]],
+                 references: Mapping[str, str]) -> DecisionLoss | None:
+        """``[decision]``: ``action_cost`` (one number per triage level), ``missed.CAUSE``
+        (the harm of that cause, present, under each triage level) and ``source``."""
+        table = self.table(value, "decision")
+        if table is None:
+            return None
+        keys = {"action_cost", "missed", "source"}
+        self.check_keys(table, "decision", keys, keys)
+        source = self.source(table.get("source", "elicited: -"), "decision.source", references)
+        action_cost = self.loss_row(table.get("action_cost", {}), "decision.action_cost",
+                                    increasing=True)
+        missed = {}
+        for cause, row in (self.table(table.get("missed", {}), "decision.missed") or {}).items():
+            self.parent_ref(cause, ("cause",), f"decision.missed.{cause}", raw)
+            missed[cause] = self.loss_row(row, f"decision.missed.{cause}", increasing=False)
+        if not missed:
+            self.problems.append("decision.missed: expected at least one cause, got none.")
+        if source is None or action_cost is None or None in missed.values() or not missed:
+            return None
+        return DecisionLoss(FrozenDict(action_cost),
+                            FrozenDict({c: FrozenDict(r) for c, r in missed.items()}), source)
+
+    def loss_row(self, value: Any, where: str, increasing: bool) -> dict[str, float] | None:
+        """One number >= 0 per triage level; action costs rise with the level, the harm of
+        a missed condition falls (a more urgent assessment never harms it more)."""
+        row = self.table(value, where)
+        if row is None:
+            return None
+        self.check_keys(row, where, set(TRIAGE_LEVELS), set(TRIAGE_LEVELS))
+        numbers = {}
+        for level in TRIAGE_LEVELS:
+            x = row.get(level)
+            if isinstance(x, bool) or not isinstance(x, int | float) or not x >= 0:
+                self.problem(f"{where}.{level}", "a number >= 0", x)
+                return None
+            numbers[level] = float(x)
+        values = [numbers[level] for level in TRIAGE_LEVELS]
+        if values != sorted(values, reverse=not increasing):
+            order = "rises" if increasing else "falls"
+            self.problem(where, f"numbers that {order} from 'none' to 'urgent'", row)
+            return None
+        return numbers
 
     def retired(self, value: Any, raw: Mapping[str, tuple[str, dict[str, Any]]]
                 ) -> dict[str, RetiredId]:

@@ -390,14 +390,25 @@ class DiagnosticModel:
                                  method)
 
     def next_findings(self, evidence: Evidence = None, k: int | None = None,
-                      target: str | None = None, method: Method = "compiled"
-                      ) -> pd.DataFrame:
-        """Which finding to check next: every unobserved finding ranked by expected
-        information gain.
+                      target: str | None = None, method: Method = "compiled",
+                      by: str | None = None) -> pd.DataFrame:
+        """Which finding to check next: every unobserved finding, ranked by what its answer
+        is expected to change.
 
-        The gain is the mutual information, in bits, between the finding and the joint
-        state of all causes given the evidence, H(C | e) - E_f[H(C | e, f)]; with
-        `target`, about that one cause. Exact, from the engine.
+        Two rankings:
+
+        - ``'decision'`` (the default where the priors file has a ``[decision]`` loss
+          table): the expected reduction in the loss of the triage decision, where missing
+          a must-not-miss condition costs far more than an unneeded visit. A question whose
+          answer cannot change the decision scores 0; ties fall back to information gain.
+          The triage already reached (red-flag rules included) is a floor no answer can
+          lower. When it is ``urgent``, no question is worth asking: the table comes back
+          empty and ``attrs['advice']`` says to refer.
+        - ``'information'``: the mutual information, in bits, between the finding and the
+          joint state of all causes given the evidence, H(C | e) - E_f[H(C | e, f)]; with
+          `target`, about that one cause.
+
+        Both are exact, from the engine.
 
         Parameters
         ----------
@@ -406,23 +417,31 @@ class DiagnosticModel:
         k : int, optional
             Keep the top `k`.
         target : str, optional
-            A cause id to learn about instead of all of them.
+            A cause id to learn about instead of all of them (the information ranking).
         method : {'compiled', 'dense', 'sparse'}
             The engine (see :meth:`posterior`). The gain about all causes jointly needs
             the dense engine; where it does not fit (many causes), the gains about each
             cause are summed instead, and ``attrs['target']`` says so.
+        by : {'decision', 'information'}, optional
+            The ranking; by default ``'decision'`` where the file has a loss table and no
+            `target` is given, else ``'information'``.
 
         Returns
         -------
         pandas.DataFrame
             Index the finding ids; ``label``, ``kind``, ``p_present`` (its predictive
-            probability), ``information_gain`` (bits), ``cost`` (from the priors file, NaN
-            where it gives none) and ``gain_per_cost``.
+            probability), ``loss_reduction`` (decision ranking only, in the loss table's
+            units), ``information_gain`` (bits), ``cost`` (from the priors file, NaN where
+            it gives none) and ``gain_per_cost``. ``attrs``: ``ranking``, ``target``,
+            ``advice`` (None, or the referral advice of an urgent triage) and, for the
+            decision ranking, ``triage``, ``decision`` (the level the loss table prefers
+            now) and ``expected_loss``.
         """
         observed = normalise_evidence(evidence, self.config)
         if k is not None:
             k = check_count(k, "k")
-        return reasoning.next_findings(self, observed, k=k, target=target, method=method)
+        return reasoning.next_findings(self, observed, k=k, target=target, method=method,
+                                       by=by)
 
     def most_probable_explanation(self, evidence: Evidence = None, k: int = 5) -> pd.DataFrame:
         """The `k` most probable joint states of the causes: patients can have two at once.

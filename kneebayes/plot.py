@@ -124,7 +124,9 @@ def explanation(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 
 def next_findings(table: pd.DataFrame, k: int = 10, ax: Axes | None = None) -> Axes:
-    """Bars of expected information gain (bits) of the top `k` unobserved findings.
+    """Bars of expected information gain (bits) of the top `k` unobserved findings, in the
+    table's order; in the decision ranking, the findings whose answer could change the
+    triage decision are drawn in the red-flag colour and labelled with the loss they save.
 
     Parameters
     ----------
@@ -134,11 +136,18 @@ def next_findings(table: pd.DataFrame, k: int = 10, ax: Axes | None = None) -> A
     top = table.head(k).iloc[::-1]
     ax = _axes(ax, (7, 0.4 * len(top) + 1))
     y = np.arange(len(top))
-    ax.barh(y, top["information_gain"], color=_CAUSE, alpha=0.85)
-    ax.set_yticks(y, [f"{row['label']}  (P={row['p_present']:.0%})"
-                      for _, row in top.iterrows()])
+    decides = (top["loss_reduction"] > 0).to_numpy() if "loss_reduction" in top else \
+        np.zeros(len(top), dtype=bool)
+    ax.barh(y, top["information_gain"], color=np.where(decides, _AGAINST, _CAUSE), alpha=0.85)
+    ax.set_yticks(y, [f"{row['label']}  (P={row['p_present']:.0%}"
+                      + (f"; saves {row['loss_reduction']:.2g})" if d else ")")
+                      for d, (_, row) in zip(decides, top.iterrows(), strict=True)])
     ax.set_xlabel("expected information gain (bits)")
-    ax.set_title(f"What to check next, about {table.attrs.get('target', 'the causes')}")
+    if table.attrs.get("ranking") == "decision":
+        ax.set_title("What to check next: first what could change the triage (red), "
+                     "then information", fontsize=9)
+    else:
+        ax.set_title(f"What to check next, about {table.attrs.get('target', 'the causes')}")
     return ax
 
 

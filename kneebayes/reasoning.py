@@ -11,14 +11,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .config import TRIAGE_LEVELS, DecisionLoss
 from .engine import CompiledEngine, EngineResult
 from .errors import KneebayesError, ModelTooLarge, suggest
 from .evidence import evidence_arrays, state_word
+from .triage import assess
 
 if TYPE_CHECKING:
     from .model import DiagnosticModel
 
-__all__ = ["Comparison", "compare", "explain", "most_probable_explanation", "next_findings"]
+__all__ = ["RANKINGS", "Comparison", "compare", "expected_loss", "explain",
+           "most_probable_explanation", "next_findings", "reversal_notes"]
+
+RANKINGS = ("decision", "information")
+"""How :func:`next_findings` ranks questions: by the expected reduction in decision loss
+(the priors file's ``[decision]`` table), or by expected information gain in bits."""
 
 _LOG10_E = np.log10(np.e)
 
@@ -68,6 +75,11 @@ def _information_gain(entropy: np.ndarray, p_present: np.ndarray) -> np.ndarray:
     return np.maximum(entropy[0] - expected, 0.0)
 
 
+# Weights of evidence closer to 0 than this (a likelihood ratio within about 1% of 1) have
+# no direction worth a sentence.
+_NEUTRAL_WEIGHT = 0.005
+
+
 def explain(model: DiagnosticModel, observed: dict[str, int], cause: str,
             method: str = "compiled") -> pd.DataFrame:
     """Weight of evidence of each observation for `cause` (see
@@ -75,10 +87,14 @@ def explain(model: DiagnosticModel, observed: dict[str, int], cause: str,
     c = _check_cause(model, cause)
     items = list(observed)
     leave_one_out = [{k: v for k, v in observed.items() if k != item} for item in items]
-    result = _run(model, [observed, {}, *leave_one_out], method=method)
+    alone = [{item: observed[item]} for item in items]
+    result = _run(model, [observed, {}, *leave_one_out, *alone], method=method)
     log10_odds = result.log_odds[:, c] * _LOG10_E
-    posterior_odds, prior_odds, without = log10_odds[0], log10_odds[1], log10_odds[2:]
+    n = len(items)
+    posterior_odds, prior_odds = log10_odds[0], log10_odds[1]
+    without, by_itself = log10_odds[2:n + 2], log10_odds[n + 2:]
     woe = posterior_odds - without
+    weight_alone = by_itself - prior_odds
     order = np.argsort(-np.abs(woe), kind="stable")
     ranked = [items[i] for i in order]
     # The same observations added one at a time in that order: these steps add up exactly
@@ -88,6 +104,12 @@ def explain(model: DiagnosticModel, observed: dict[str, int], cause: str,
     if prefixes:
         cumulative = _run(model, prefixes, method=method).log_odds[:, c] * _LOG10_E
         steps = np.diff(np.concatenate([[prior_odds], cumulative]))
+    flipped = {items[i] for i in range(n)
+               if min(abs(woe[i]), abs(weight_alone[i])) > _NEUTRAL_WEIGHT
+               and np.sign(woe[i]) != np.sign(weight_alone[i])}
+    turned_by = _turned_by(model, observed, c,
+                           {items[i]: weight_alone[i] for i in range(n) if items[i] in flipped},
+                           method)
     nodes = model.config.nodes
     frame = pd.DataFrame(
         {
@@ -96,11 +118,15 @@ def explain(model: DiagnosticModel, observed: dict[str, int], cause: str,
             "value": [state_word(model.config, k, observed[k]) for k in ranked],
             "weight_of_evidence": woe[order],
             "likelihood_ratio": 10 ** woe[order],
-            "posterior_without": result.marginals[2:, c][order],
+            "posterior_without": result.marginals[2:n + 2, c][order],
             "sequential_weight": steps,
+            "weight_alone": weight_alone[order],
+            "turned_by": [turned_by.get(k, "") if k in flipped else "" for k in ranked],
         },
         index=pd.Index(ranked, name="evidence", dtype=object),
     )
+    frame.insert(frame.columns.get_loc("turned_by"), "sign_reversed",
+                 [k in flipped for k in ranked])
     frame.attrs.update(
         cause=cause,
         prior=float(result.marginals[1, c]),
@@ -111,6 +137,48 @@ def explain(model: DiagnosticModel, observed: dict[str, int], cause: str,
     return frame
 
 
+def _turned_by(model: DiagnosticModel, observed: dict[str, int], c: int,
+               flipped: dict[str, float], method: str) -> dict[str, str]:
+    """For each observation whose weight here has the opposite sign to its weight alone, the
+    one other observation that reverses it on its own (the largest such reversal), if any:
+    its weight given only that other observation, log odds({f, g}) - log odds({g})."""
+    pairs = [(f, g) for f in flipped for g in observed if g != f]
+    if not pairs:
+        return {}
+    cases = [*({f: observed[f], g: observed[g]} for f, g in pairs),
+             *({g: observed[g]} for _, g in pairs)]
+    log10_odds = _run(model, cases, method=method).log_odds[:, c] * _LOG10_E
+    in_pair = log10_odds[:len(pairs)] - log10_odds[len(pairs):]
+    best: dict[str, tuple[float, str]] = {}
+    for (f, g), weight in zip(pairs, in_pair, strict=True):
+        reversal = -np.sign(flipped[f]) * weight  # > 0 when g alone reverses f
+        if reversal > _NEUTRAL_WEIGHT and reversal > best.get(f, (0.0, ""))[0]:
+            best[f] = (reversal, g)
+    return {f: g for f, (_, g) in best.items()}
+
+
+def reversal_notes(model: DiagnosticModel, table: pd.DataFrame) -> list[str]:
+    """Plain sentences for the observations of an :func:`explain` table whose weight here has
+    the opposite sign to their weight alone (explaining away, or a finding read in the
+    light of another), so that a reader is not left to wonder why, say, groin pain counts
+    against hip disease."""
+    nodes = model.config.nodes
+    cause = nodes[table.attrs["cause"]].label
+    notes = []
+    for _, row in table[table["sign_reversed"]].iterrows():
+        here = "for" if row["weight_of_evidence"] > 0 else "against"
+        alone = "for" if row["weight_alone"] > 0 else "against"
+        other = row["turned_by"]
+        because = (f"{table.at[other, 'label']} = {table.at[other, 'value']}" if other
+                   else "the other findings")
+        notes.append(
+            f"{row['label']} = {row['value']} counts {here} {cause} here (LR "
+            f"{10 ** row['weight_of_evidence']:.2g}) although on its own it counts {alone} it "
+            f"(LR {10 ** row['weight_alone']:.2g}): read together with {because}, another "
+            f"cause accounts for it better (explaining away), so it changes sides.")
+    return notes
+
+
 def _with_each_finding(observed: dict[str, int], candidates: list[str]
                        ) -> list[dict[str, int]]:
     """The evidence, then the evidence plus each candidate present, then absent."""
@@ -119,11 +187,30 @@ def _with_each_finding(observed: dict[str, int], candidates: list[str]
             *({**observed, f: 0} for f in candidates)]
 
 
+def expected_loss(marginals: np.ndarray, causes: tuple[str, ...], loss: DecisionLoss,
+                  floor: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The expected loss of the best triage level, and that level's index, for each row of
+    `marginals` (cases x causes), choosing among the levels from `floor` up.
+
+    The red-flag rules already fired set the floor: an answer cannot lower them, so a
+    question is worth only what it can change above them.
+    """
+    cost = np.array([loss.action_cost[a] for a in TRIAGE_LEVELS])
+    harm = np.zeros((len(causes), len(TRIAGE_LEVELS)))
+    for cause, row in loss.missed.items():
+        harm[causes.index(cause)] = [row[a] for a in TRIAGE_LEVELS]
+    by_level = cost + marginals @ harm
+    by_level[:, :floor] = np.inf
+    return by_level.min(axis=1), by_level.argmin(axis=1)
+
+
 def next_findings(model: DiagnosticModel, observed: dict[str, int], k: int | None = None,
-                  target: str | None = None, method: str = "compiled") -> pd.DataFrame:
-    """Unobserved findings ranked by expected information gain (see
-    :meth:`DiagnosticModel.next_findings`)."""
+                  target: str | None = None, method: str = "compiled",
+                  by: str | None = None) -> pd.DataFrame:
+    """Unobserved findings ranked by expected reduction in decision loss or by expected
+    information gain (see :meth:`DiagnosticModel.next_findings`)."""
     t = None if target is None else _check_cause(model, target, "target")
+    by = _ranking(model, by, target)
     candidates = [f for f in model.findings if f not in observed]
     cases = _with_each_finding(observed, candidates)
     about = target or "all causes (joint)"
@@ -160,9 +247,50 @@ def next_findings(model: DiagnosticModel, observed: dict[str, int], k: int | Non
             "gain_per_cost": gain / cost,
         },
         index=pd.Index(candidates, name="finding", dtype=object),
-    ).sort_values("information_gain", ascending=False, kind="stable")
-    frame.attrs.update(target=about, entropy_bits=float(entropy[0]))
+    )
+    frame.attrs.update(target=about, entropy_bits=float(entropy[0]), ranking=by, advice=None)
+    if by == "information":
+        frame = frame.sort_values("information_gain", ascending=False, kind="stable")
+        return frame if k is None else frame.head(k)
+    triage = assess(model.config, observed, dict(zip(model.causes, result.marginals[0],
+                                                     strict=True)))
+    floor = TRIAGE_LEVELS.index(triage.level)
+    loss, level = expected_loss(result.marginals, model.causes, model.config.decision, floor)
+    reduction = loss[0] - (p_present * loss[1:u + 1] + (1 - p_present) * loss[u + 1:])
+    # >= 0 in exact arithmetic (the best level's loss is concave in the posterior); what is
+    # left is rounding, and questions that cannot change the decision tie at 0 and fall
+    # back to their information gain.
+    frame.insert(3, "loss_reduction", np.where(reduction > 1e-9 * max(loss[0], 1.0),
+                                               reduction, 0.0))
+    frame.attrs.update(expected_loss=float(loss[0]), decision=TRIAGE_LEVELS[level[0]],
+                       triage=triage.level)
+    if triage.level == "urgent":
+        names = ", ".join(nodes[c].label for c in triage.named) or "a red flag"
+        frame.attrs["advice"] = (
+            f"Triage is already urgent ({names}): refer for same-day assessment now rather "
+            "than asking more; no answer can lower an urgent triage.")
+        return frame.iloc[:0]
+    frame = frame.sort_values(["loss_reduction", "information_gain"], ascending=False,
+                              kind="stable")
     return frame if k is None else frame.head(k)
+
+
+def _ranking(model: DiagnosticModel, by: str | None, target: str | None) -> str:
+    """The ranking `by` asks for; by default decision loss where the priors file has a loss
+    table and no `target` is given, else information."""
+    if by is None:
+        return "decision" if model.config.decision is not None and target is None \
+            else "information"
+    if by not in RANKINGS:
+        raise KneebayesError(f"by: expected one of {list(RANKINGS)}, got {by!r}."
+                             + suggest(str(by), RANKINGS))
+    if by == "decision" and model.config.decision is None:
+        raise KneebayesError("by: 'decision' needs a [decision] loss table in the priors "
+                             f"file {model.config.path}; it has none (use 'information').")
+    if by == "decision" and target is not None:
+        raise KneebayesError("target: the decision ranking is about the triage decision, "
+                             "not one cause; give by='information' with a target.")
+    return by
 
 
 def most_probable_explanation(model: DiagnosticModel, observed: dict[str, int], k: int = 5

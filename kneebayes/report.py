@@ -15,7 +15,8 @@ import pandas as pd
 from . import plot
 from .evidence import normalise_evidence
 from .outputs import write_text
-from .summary import CaseSummary, markdown_text
+from .reasoning import reversal_notes
+from .summary import CaseSummary, markdown_text, next_findings_heading
 from .targets import cluster_likelihood_ratios, format_range, implied_likelihood_ratios
 from .triage import NOTICE
 
@@ -80,14 +81,15 @@ def case_report(model: DiagnosticModel, evidence: dict, draws: int = 500, seed: 
                           (7, 0.4 * len(table) + 1.8)), "explanation"),
             table[["label", "value", "weight_of_evidence", "likelihood_ratio"]].to_html(
                 float_format="{:.3f}".format),
+            *(f"<p class='note'>{html.escape(note)}</p>"
+              for note in reversal_notes(model, table)),
         ]
     # about all causes jointly, or each cause summed where the joint does not fit
     ask = model.next_findings(observed, k=8)
-    about = html.escape(ask.attrs["target"])
-    body += [
-        f"<h2>What to check next</h2><p>Expected information gain about {about}.</p>",
-        _img(plot.png(lambda ax: plot.next_findings(ask, ax=ax), (7, 3.6)), "next questions"),
-    ]
+    body += [f"<h2>What to check next</h2><p>{html.escape(next_findings_heading(ask))}</p>"]
+    if len(ask):
+        body.append(_img(plot.png(lambda ax: plot.next_findings(ask, ax=ax), (7, 3.6)),
+                         "next questions"))
     page = summary.to_html(body)
     if path is not None:
         write_text(path, page)

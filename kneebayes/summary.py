@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,8 @@ from .triage import LEVEL_COLOURS, NOTICE, Triage
 if TYPE_CHECKING:
     from .model import DiagnosticModel
 
-__all__ = ["CaseSummary", "frame_records", "markdown_text", "strict_json", "triage_banner_html"]
+__all__ = ["CaseSummary", "frame_records", "markdown_text", "next_findings_heading",
+           "next_findings_lines", "strict_json", "triage_banner_html"]
 
 _BAR_WIDTH = 30
 
@@ -67,6 +68,37 @@ def triage_banner_html(triage: Triage) -> str:
     return (f"<div class='banner' style='background:{LEVEL_COLOURS[triage.level]};"
             f"padding:.6em 1em;border-radius:6px'><b>{html.escape(triage.headline)}</b>"
             f"<ul>{messages}</ul><small>{html.escape(NOTICE)}</small></div>")
+
+
+def next_findings_heading(table: pd.DataFrame) -> str:
+    """One sentence on what a :meth:`~kneebayes.DiagnosticModel.next_findings` table ranks
+    by, or its referral advice when the triage is already urgent (the table is empty)."""
+    attrs = table.attrs
+    if attrs.get("advice"):
+        return attrs["advice"]
+    if attrs.get("ranking") == "decision":
+        return (f"Which finding to check next: the expected reduction in the loss of the "
+                f"triage decision (the loss table's units; the decision now is "
+                f"'{attrs['decision']}', expected loss {attrs['expected_loss']:.2f}). "
+                "Questions whose answer cannot change the decision score 0 and are ranked "
+                "by information gain (bits).")
+    return (f"Which finding to check next: expected information gain about "
+            f"{attrs.get('target', 'the causes')}, in bits (uncertainty now "
+            f"{attrs.get('entropy_bits', float('nan')):.2f} bits).")
+
+
+def next_findings_lines(table: pd.DataFrame, label: Callable[[str], str]) -> list[str]:
+    """One text line per row of a next-findings table: its label, what it scores and its
+    predictive probability."""
+    width = max((len(label(f)) for f in table.index), default=0)
+    lines = []
+    for f, row in table.iterrows():
+        loss = (f"saves {row['loss_reduction']:.3f}  " if "loss_reduction" in table else "")
+        cost = "" if pd.isna(row["cost"]) else (
+            f"  cost {row['cost']:g}, {row['gain_per_cost']:.3f} bits per unit")
+        lines.append(f"  {label(f):<{width}}  {loss}{row['information_gain']:.3f} bits  "
+                     f"P(present) {row['p_present']:5.1%}{cost}")
+    return lines
 
 
 @dataclass(frozen=True)

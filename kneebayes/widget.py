@@ -93,6 +93,7 @@ class TeachingWidget:
                 tooltips=["not asked", "present", "absent"] if two_state
                 else ["not asked", *states])
             toggle.observe(self._changed, names="value")
+            toggle.add_class(f"kb-toggle-{nid}")
             self.toggles[nid] = toggle
         groups = [(title, [x for x in config.findings if config.nodes[x].kind == kind])
                   for title, kind in _GROUPS] + [("Contributing factors", list(config.factors))]
@@ -127,6 +128,13 @@ class TeachingWidget:
         self.explanation = w.Image(format="png")
         self.next_table = w.HTML()
         self.score = w.HTML()
+        for name, widget in (("vignette", self.vignette_picker), ("banner", self.banner),
+                             ("differential", self.differential), ("score", self.score),
+                             ("commit-first", self.commit_first),
+                             ("reveal", self.reveal_button), ("next", self.next_table)):
+            widget.add_class(f"kb-{name}")
+        for i, guess in enumerate(self.guesses):
+            guess.add_class(f"kb-guess-{i + 1}")
         self.revealed = not commit_first
         self._quiet = False
         left = w.VBox([self.vignette_picker, self.story, self.reset_button, accordion],

@@ -75,6 +75,10 @@ def config_to_data(config: PriorsConfig) -> dict[str, Any]:
         data["population"] = {"description": pop.description, "setting": pop.setting,
                               "entry": pop.entry, "inference": pop.inference,
                               "source": pop.source, "shares": shares}
+    if config.decision is not None:
+        data["decision"] = {"source": config.decision.source,
+                            "action_cost": dict(config.decision.action_cost),
+                            "missed": {c: dict(row) for c, row in config.decision.missed.items()}}
     if config.retired:
         data["retired"] = {r.id: {"replaced_by": list(r.replaced_by), "reason": r.reason}
                            for r in config.retired.values()}

@@ -106,8 +106,14 @@ def test_next_explain_and_uncertainty_show_triage_first_and_the_notice(tmp_path)
 def test_next_explain_uncertainty_json(tmp_path):
     payload = json.loads(run("next", "--json", "groin_pain=yes", "-k", "4", cwd=tmp_path).stdout)
     assert len(payload["next_findings"]) == 4 and payload["notice"] == NOTICE
+    assert payload["ranking"] == "decision"  # the shipped file has a loss table
+    ranked = [(row["loss_reduction"], row["information_gain"])
+              for row in payload["next_findings"].values()]
+    assert ranked == sorted(ranked, reverse=True)
+    payload = json.loads(run("next", "--json", "--by", "information", "groin_pain=yes", "-k",
+                             "4", cwd=tmp_path).stdout)
     gains = [row["information_gain"] for row in payload["next_findings"].values()]
-    assert gains == sorted(gains, reverse=True)
+    assert payload["ranking"] == "information" and gains == sorted(gains, reverse=True)
     payload = json.loads(run("explain", "--json", "pfps", "anterior_knee_pain=yes",
                              cwd=tmp_path).stdout)
     assert payload["weights"]["anterior_knee_pain"]["weight_of_evidence"] > 0

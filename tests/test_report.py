@@ -28,7 +28,9 @@ def test_case_report_leads_with_triage_and_is_self_contained(page):
     assert page.index("URGENT") < page.index("<h2>Differential")
     assert page.index(NOTICE) < page.index("<h2>Evidence")  # in the banner, and at the end
     assert page.count(NOTICE) == 2
-    assert page.count('src="data:image/png;base64,') == 3
+    # an urgent case: differential and explanation, and referral advice instead of questions
+    assert page.count('src="data:image/png;base64,') == 2
+    assert "refer for same-day assessment now" in page
     assert "http://" not in page and "https://" not in page
     assert "Unable to bear weight: present" in page
 
