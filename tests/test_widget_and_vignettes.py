@@ -88,18 +88,47 @@ def test_widget_follows_its_toggles(default_model):
     assert "not a medical device" in ui.banner.value
 
 
-def test_vignette_and_commit_first(default_model):
-    ui = TeachingWidget(default_model, commit_first=True)
+def test_commit_first_hides_everything_until_a_complete_answer(default_model, tmp_path):
+    ui = TeachingWidget(default_model, commit_first=True, answers=tmp_path)
     ui.vignette_picker.value = "young_man_normal_knee"
     assert ui.evidence()["knee_exam_normal"] == "yes"
-    assert bytes(ui.differential.value) == b""  # hidden until the student commits
-    ui.guesses[0].value = "pfps"
-    ui.guesses[1].value = "hip_referred_pain"
-    score = ui.reveal()
+    assert ui.hidden and ui.toggles["groin_pain"].disabled
+    shown = (ui.banner.value, ui.next_table.value, ui.notes.value, ui.score.value)
+    assert "%" not in "".join(shown) and "Triage:" not in ui.banner.value
+    assert not any(word in ui.banner.value for word in ("URGENT", "SEE A CLINICIAN", "No red"))
+    assert bytes(ui.differential.value) == b"" and bytes(ui.explanation.value) == b""
+    # incomplete, repeated, no triage, bad probability, no student id: refused, still hidden
+    for causes, triage, p, student in ((["pfps", "hip_referred_pain"], "none", None, "s1"),
+                                       (["pfps", "pfps", "lumbar_radiculopathy"], "none", None,
+                                        "s1"),
+                                       (["pfps", "hip_referred_pain", "lumbar_radiculopathy"],
+                                        "", None, "s1"),
+                                       (["pfps", "hip_referred_pain", "lumbar_radiculopathy"],
+                                        "none", 140, "s1"),
+                                       (["pfps", "hip_referred_pain", "lumbar_radiculopathy"],
+                                        "none", None, "")):
+        assert ui.answer(causes, triage, p, student=student) is None
+        assert ui.hidden and "Answer not accepted" in ui.score.value
+        assert bytes(ui.differential.value) == b""
+    assert not list(tmp_path.iterdir())  # nothing saved either
+    score = ui.answer(["pfps", "hip_referred_pain", "lumbar_radiculopathy"], "none", 0.3,
+                      student="s1")
+    assert not ui.hidden and not ui.toggles["groin_pain"].disabled
+    assert ui.banner.value.index("No red flag") >= 0
     assert bytes(ui.differential.value).startswith(b"\x89PNG")
-    assert list(score.index) == ["pfps", "hip_referred_pain"]
-    assert score.loc["hip_referred_pain", "model_rank"] == 1
-    assert score.attrs["footrule"] == int(score["off_by"].sum()) > 0
+    key = vignettes.load()["young_man_normal_knee"]
+    assert score.leading_correct == ("pfps" in key.expected)
+    assert score.brier == pytest.approx((0.3 - score.leading_correct) ** 2)
+    assert key.teaching_point[:40] in ui.score.value.replace("&#x27;", "'")
+    assert "Answer saved" in ui.score.value and (tmp_path / "s1.csv").exists()
+
+
+def test_free_mode_shows_the_triage_at_once_even_with_commit_first_ticked(default_model):
+    ui = TeachingWidget(default_model, commit_first=True)
+    assert not ui.hidden  # no vignette: findings entered by hand
+    ui.toggles["hot_red_joint"].value = "yes"
+    assert "URGENT" in ui.banner.value
+    assert "refer for same-day assessment" in ui.next_table.value
 
 
 def test_ranking_score_by_hand():
