@@ -30,13 +30,15 @@ class ConfigError(KneebayesError):
         The file the problems were found in.
     problems : list of str
         One line per problem, each naming the key path, what was expected and what was got.
+    kind : str
+        What the file is ("priors file", "vignettes file").
     """
 
-    def __init__(self, path: str, problems: list[str]):
+    def __init__(self, path: str, problems: list[str], kind: str = "priors file"):
         self.path = str(path)
         self.problems = list(problems)
         count = len(self.problems)
-        head = f"{self.path}: {count} problem{'s' if count != 1 else ''} in the priors file"
+        head = f"{self.path}: {count} problem{'s' if count != 1 else ''} in the {kind}"
         super().__init__(head + "\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 

@@ -15,10 +15,12 @@ if TYPE_CHECKING:
 
     from .model import DiagnosticModel
 
-__all__ = ["explanation", "network", "next_findings", "png", "posterior", "save", "tornado"]
+__all__ = ["class_case", "explanation", "network", "next_findings", "png", "posterior", "save",
+           "tornado"]
 
 _CAUSE = "#3b6ea8"
 _FOR, _AGAINST = "#c0392b", "#2e86ab"
+_DECIDES = "#c0392b"  # a question whose answer could change the triage
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
@@ -138,7 +140,7 @@ def next_findings(table: pd.DataFrame, k: int = 10, ax: Axes | None = None) -> A
     y = np.arange(len(top))
     decides = (top["loss_reduction"] > 0).to_numpy() if "loss_reduction" in top else \
         np.zeros(len(top), dtype=bool)
-    ax.barh(y, top["information_gain"], color=np.where(decides, _AGAINST, _CAUSE), alpha=0.85)
+    ax.barh(y, top["information_gain"], color=np.where(decides, _DECIDES, _CAUSE), alpha=0.85)
     ax.set_yticks(y, [f"{row['label']}  (P={row['p_present']:.0%}"
                       + (f"; saves {row['loss_reduction']:.2g})" if d else ")")
                       for d, (_, row) in zip(decides, top.iterrows(), strict=True)])
@@ -148,6 +150,43 @@ def next_findings(table: pd.DataFrame, k: int = 10, ax: Axes | None = None) -> A
                      "then information", fontsize=9)
     else:
         ax.set_title(f"What to check next, about {table.attrs.get('target', 'the causes')}")
+    return ax
+
+
+def class_case(answers: pd.DataFrame, vignette: str, model: DiagnosticModel | None = None,
+               ax: Axes | None = None) -> Axes:
+    """How a class did on one case: the share of students who under-triaged, over-triaged,
+    put a cause the key does not accept first, and left out each cause the key says must be
+    considered.
+
+    Parameters
+    ----------
+    answers : pandas.DataFrame
+        From :func:`kneebayes.classroom.read_answers`.
+    vignette : str
+        The case's id.
+    model : DiagnosticModel, optional
+        For the causes' labels.
+    """
+    rows = answers[answers["vignette"] == vignette]
+    n = len(rows)
+    label = (lambda c: model.config.nodes[c].label) if model is not None else str
+    shares = {
+        "under-triaged": (rows["triage_result"] == "under").mean(),
+        "over-triaged": (rows["triage_result"] == "over").mean(),
+        "leading cause not the key's": 1 - rows["leading_correct"].astype(bool).mean(),
+    }
+    missed = [c for m in rows["missed"].astype(str) for c in m.split()]
+    for cause in dict.fromkeys(missed):
+        shares[f"left out {label(cause)}"] = missed.count(cause) / n
+    ax = _axes(ax, (6, 0.4 * len(shares) + 1.2))
+    y = np.arange(len(shares))[::-1]
+    colours = [_FOR if name == "under-triaged" else _CAUSE for name in shares]
+    ax.barh(y, list(shares.values()), color=colours, alpha=0.85)
+    ax.set_yticks(y, list(shares))
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"share of the {n} student(s)")
+    ax.set_title(vignette)
     return ax
 
 

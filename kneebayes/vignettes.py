@@ -9,10 +9,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .config import TRIAGE_LEVELS
-from .errors import ConfigError
+from .config import TRIAGE_LEVELS, PriorsConfig
+from .errors import ConfigError, EvidenceError, suggest
+from .evidence import normalise_evidence
 
 __all__ = ["Vignette", "load"]
+
+_KIND = "vignettes file"
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,21 @@ class Vignette:
     triage: str | None = None
 
 
-def load(path: str | Path | None = None) -> dict[str, Vignette]:
+def load(path: str | Path | None = None, config: PriorsConfig | None = None
+         ) -> dict[str, Vignette]:
     """The vignettes of a TOML file (the shipped ones when `path` is None), by id.
+
+    A teacher's own cases use the same schema (see the shipped ``vignettes.toml``): a
+    title, a story, the evidence, and the expert key (``expected`` leading causes,
+    ``differential`` causes that must be considered, the ``triage`` level and the
+    ``teaching_point``).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+    config : PriorsConfig, optional
+        Also check every evidence id and value, and every cause of the key, against this
+        model (as :meth:`DiagnosticModel.posterior` would read them).
 
     Raises
     ------
@@ -60,7 +76,7 @@ def load(path: str | Path | None = None) -> dict[str, Vignette]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot be read as TOML: {exc}"]) from None
+        raise ConfigError(str(path), [f"cannot be read as TOML: {exc}"], _KIND) from None
     problems: list[str] = []
     if data.get("schema_version") != 1:
         problems.append(f"schema_version: expected 1, got {data.get('schema_version')!r}.")
@@ -68,9 +84,27 @@ def load(path: str | Path | None = None) -> dict[str, Vignette]:
     for vid, spec in data.get("vignettes", {}).items():
         where = f"vignettes.{vid}"
         out[vid] = _vignette(vid, spec, where, problems)
+        if config is not None:
+            problems += _against(out[vid], config, where)
     if problems:
-        raise ConfigError(str(path), problems)
+        raise ConfigError(str(path), problems, _KIND)
     return out
+
+
+def _against(vignette: Vignette, config: PriorsConfig, where: str) -> list[str]:
+    """What in a vignette the model cannot read: evidence ids or values, or key causes."""
+    problems = []
+    try:
+        normalise_evidence(vignette.evidence, config)
+    except EvidenceError as exc:
+        problems.append(f"{where}.evidence: {exc}")
+    for key in ("expected", "differential"):
+        for cause in getattr(vignette, key):
+            if cause not in config.causes:
+                problems.append(f"{where}.{key}: {cause!r} is not a cause of the model; "
+                                f"expected one of {list(config.causes)}."
+                                + suggest(cause, config.causes))
+    return problems
 
 
 def _vignette(vid: str, spec: Any, where: str, problems: list[str]) -> Vignette:
