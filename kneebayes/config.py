@@ -384,13 +384,15 @@ class TriageConfig:
 
 @dataclass(frozen=True)
 class DecisionLoss:
-    """The loss table behind decision-aware questioning: what each triage level costs, and
-    the harm of a must-not-miss condition that is present under each level, in one unit
-    (the file's ``source`` says which; the shipped file uses one unneeded clinician visit).
+    """The loss table behind decision-aware questioning: what assessing a must-not-miss
+    condition at each triage level costs, and the harm of that condition, present, under
+    each level, in one unit (the file's ``source`` says which; the shipped file uses one
+    unneeded clinician visit).
 
-    The expected loss of triage level ``a`` is ``action_cost[a] + sum_c P(c) missed[c][a]``
-    over the causes of `missed`: linear in the marginal posteriors, so it is exact on the
-    sparse engine too.
+    Each condition is its own decision: the expected loss of level ``a`` for condition ``c``
+    is ``action_cost[a] + P(c) missed[c][a]``, linear in its marginal posterior (so exact on
+    the sparse engine too); the losses add over conditions (see
+    :func:`kneebayes.reasoning.expected_loss`).
     """
 
     action_cost: Mapping[str, float]

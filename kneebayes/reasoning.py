@@ -189,19 +189,22 @@ def _with_each_finding(observed: dict[str, int], candidates: list[str]
 
 def expected_loss(marginals: np.ndarray, causes: tuple[str, ...], loss: DecisionLoss,
                   floor: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The expected loss of the best triage level, and that level's index, for each row of
-    `marginals` (cases x causes), choosing among the levels from `floor` up.
+    """The expected loss of the best triage decision, and the level it comes to, for each
+    row of `marginals` (cases x causes).
 
-    The red-flag rules already fired set the floor: an answer cannot lower them, so a
-    question is worth only what it can change above them.
+    Each condition of the loss table is its own decision (its own work-up: an X-ray, an
+    aspiration, a D-dimer, an MRI), choosing the level that minimises
+    ``action_cost[a] + P(c) * missed[c][a]``; the losses add over conditions and the case's
+    level is the highest any condition needs. Levels below `floor` are not open: the
+    red-flag rules already fired set it, and an answer cannot lower them, so a question is
+    worth only what it can change above them.
     """
     cost = np.array([loss.action_cost[a] for a in TRIAGE_LEVELS])
-    harm = np.zeros((len(causes), len(TRIAGE_LEVELS)))
-    for cause, row in loss.missed.items():
-        harm[causes.index(cause)] = [row[a] for a in TRIAGE_LEVELS]
-    by_level = cost + marginals @ harm
-    by_level[:, :floor] = np.inf
-    return by_level.min(axis=1), by_level.argmin(axis=1)
+    columns = [causes.index(c) for c in loss.missed]
+    harm = np.array([[row[a] for a in TRIAGE_LEVELS] for row in loss.missed.values()])
+    by_level = cost + marginals[:, columns, None] * harm  # cases x conditions x levels
+    by_level[..., :floor] = np.inf
+    return by_level.min(axis=2).sum(axis=1), by_level.argmin(axis=2).max(axis=1)
 
 
 def next_findings(model: DiagnosticModel, observed: dict[str, int], k: int | None = None,

@@ -32,8 +32,8 @@ def model():
 
 
 def test_the_shipped_loss_table_reproduces_each_conditions_triage_thresholds(model):
-    """For one condition alone, the level that minimises expected loss switches exactly at
-    its triage thresholds: the loss table and the thresholds say the same thing."""
+    """For each condition, the level that minimises expected loss switches exactly at its
+    triage thresholds: the loss table and the thresholds say the same thing."""
     loss, causes = model.config.decision, model.causes
     assert set(loss.missed) == set(model.config.triage.causes)
     for condition in model.config.triage.conditions:
@@ -44,6 +44,24 @@ def test_the_shipped_loss_table_reproduces_each_conditions_triage_thresholds(mod
             marginals[:, c] = [threshold * 0.99, threshold * 1.01]
             _, level = expected_loss(marginals, causes, loss)
             assert list(level) == [below, above], condition.cause
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(0, 0.5), min_size=7, max_size=7))
+def test_the_loss_tables_level_is_the_threshold_triage(model, probabilities):
+    """Several conditions at once: the level the loss table chooses is the highest level
+    any condition's thresholds give (conditions are decided each on its own)."""
+    marginals = np.zeros((1, len(model.causes)))
+    want = 0
+    for condition, p in zip(model.config.triage.conditions, probabilities, strict=True):
+        marginals[0, model.causes.index(condition.cause)] = p
+        want = max(want, (p > condition.see_clinician_above) + (p > condition.urgent_above))
+    _, level = expected_loss(marginals, model.causes, model.config.decision)
+    margin = min(abs(p - t) for c, p in zip(model.config.triage.conditions, probabilities,
+                                            strict=True)
+                 for t in (c.see_clinician_above, c.urgent_above))
+    if margin > 0.002:  # the table's rounded harms (53.3) move a threshold by < 0.1%
+        assert level[0] == want
 
 
 def test_urgent_triage_says_refer_instead_of_asking(model):
@@ -67,9 +85,9 @@ def test_a_suspected_rupture_asks_the_extensor_questions_first(model):
 
 def test_near_certain_radiculopathy_screens_for_cauda_equina_not_knee_bending(model):
     assert model.posterior(LUMBAR)["lumbar_radiculopathy"] > 0.99
-    table = model.next_findings(LUMBAR, k=5)
+    table = model.next_findings(LUMBAR, k=3)
     assert table.index[0] == "saddle_numbness"
-    assert "bladder_or_bowel_change" in table.index
+    assert (table["loss_reduction"] > 0).all()  # each could still make the triage urgent
     assert "pain_with_repetitive_knee_bending" not in table.index
     # the bits ranking still asks about knee bending: the change is the ranking's
     assert model.next_findings(LUMBAR, k=1, by="information").index[0] == \
