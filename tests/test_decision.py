@@ -183,3 +183,21 @@ def test_a_finding_that_changes_sides_is_flagged_and_explained(model):
 def test_no_note_where_nothing_changes_sides(model):
     table = model.explain({"anterior_knee_pain": "yes"}, "pfps")
     assert not table["sign_reversed"].any() and reversal_notes(model, table) == []
+
+
+def test_the_cli_and_the_report_say_when_a_finding_changes_sides(model, tmp_path):
+    from test_cli import run
+
+    from kneebayes.report import case_report
+
+    argv = [f"{k}={v}" for k, v in REVERSAL.items()]
+    done = run("explain", "lumbar_radiculopathy", *argv, cwd=tmp_path)
+    assert "Note: Reduced hip internal rotation = present counts against" in done.stdout
+    # groin pain with a negative FADIR and back pain: the negative FADIR, against the spine
+    # on its own, counts for it here (it leaves the spine to explain the groin pain)
+    case = dict(fadir_positive="no", neurological_weakness="no", groin_pain="yes",
+                low_back_pain="yes")
+    assert model.posterior(case).index[0] == "lumbar_radiculopathy"  # the report's cause
+    table = model.explain(case, "lumbar_radiculopathy")
+    assert table.at["fadir_positive", "turned_by"] == "groin_pain"
+    assert "FADIR test positive = absent counts for" in case_report(model, case, draws=50)

@@ -145,3 +145,12 @@ def test_set_evidence_rejects_typos_without_changing_anything(default_model):
     with pytest.raises(kb.EvidenceError, match="groin_pain"):
         ui.set_evidence({"grion_pain": "yes"})
     assert ui.evidence() == {}
+
+
+@pytest.mark.parametrize("spelling", ["positive", "pos", "+", "Y", "1", 1, True, "present"])
+def test_set_evidence_accepts_what_posterior_accepts(default_model, spelling):
+    ui = TeachingWidget(default_model, vignettes={})
+    ui.set_evidence({"groin_pain": spelling, "knee_effusion": "neg", "age": 63})
+    assert ui.evidence() == {"groin_pain": "yes", "knee_effusion": "no", "age": "55_69"}
+    want = default_model.posterior({"groin_pain": spelling, "knee_effusion": "neg", "age": 63})
+    assert ui.posterior.round(12).equals(want.round(12))
