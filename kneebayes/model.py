@@ -401,8 +401,9 @@ class DiagnosticModel:
           table): the expected reduction in the loss of the triage decision, where missing
           a must-not-miss condition costs far more than an unneeded visit. A question whose
           answer cannot change the decision scores 0; ties fall back to information gain.
-          The triage already reached (red-flag rules included) is a floor no answer can
-          lower. When it is ``urgent``, no question is worth asking: the table comes back
+          The red-flag rules already fired are a floor no answer can lower (a level reached
+          through a posterior threshold is not: a reassuring answer can lower it). When the
+          triage is ``urgent``, no question is worth asking: the table comes back
           empty and ``attrs['advice']`` says to refer.
         - ``'information'``: the mutual information, in bits, between the finding and the
           joint state of all causes given the evidence, H(C | e) - E_f[H(C | e, f)]; with

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .model import DiagnosticModel
 
 __all__ = ["RANKINGS", "Comparison", "compare", "expected_loss", "explain",
-           "most_probable_explanation", "next_findings", "reversal_notes"]
+           "most_probable_explanation", "next_findings", "reversal_notes", "rules_level"]
 
 RANKINGS = ("decision", "information")
 """How :func:`next_findings` ranks questions: by the expected reduction in decision loss
@@ -187,6 +187,11 @@ def _with_each_finding(observed: dict[str, int], candidates: list[str]
             *({**observed, f: 0} for f in candidates)]
 
 
+def rules_level(config, observed: dict[str, int]) -> str:
+    """The triage level of the red-flag rules alone (no posterior threshold)."""
+    return assess(config, observed, dict.fromkeys(config.triage.causes, 0.0)).level
+
+
 def expected_loss(marginals: np.ndarray, causes: tuple[str, ...], loss: DecisionLoss,
                   floor: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The expected loss of the best triage decision, and the level it comes to, for each
@@ -196,8 +201,9 @@ def expected_loss(marginals: np.ndarray, causes: tuple[str, ...], loss: Decision
     aspiration, a D-dimer, an MRI), choosing the level that minimises
     ``action_cost[a] + P(c) * missed[c][a]``; the losses add over conditions and the case's
     level is the highest any condition needs. Levels below `floor` are not open: the
-    red-flag rules already fired set it, and an answer cannot lower them, so a question is
-    worth only what it can change above them.
+    red-flag rules already fired set it (:func:`rules_level`), and an answer cannot lower
+    them, so a question is worth only what it can change above them. (A level reached
+    through a posterior threshold is no floor: a reassuring answer can lower it.)
     """
     cost = np.array([loss.action_cost[a] for a in TRIAGE_LEVELS])
     columns = [causes.index(c) for c in loss.missed]
@@ -257,7 +263,7 @@ def next_findings(model: DiagnosticModel, observed: dict[str, int], k: int | Non
         return frame if k is None else frame.head(k)
     triage = assess(model.config, observed, dict(zip(model.causes, result.marginals[0],
                                                      strict=True)))
-    floor = TRIAGE_LEVELS.index(triage.level)
+    floor = TRIAGE_LEVELS.index(rules_level(model.config, observed))
     loss, level = expected_loss(result.marginals, model.causes, model.config.decision, floor)
     reduction = loss[0] - (p_present * loss[1:u + 1] + (1 - p_present) * loss[u + 1:])
     # >= 0 in exact arithmetic (the best level's loss is concave in the posterior); what is

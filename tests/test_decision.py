@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from kneebayes import load_model
 from kneebayes.config import TRIAGE_LEVELS, parse_config
 from kneebayes.errors import ConfigError, KneebayesError
-from kneebayes.reasoning import expected_loss, reversal_notes
+from kneebayes.evidence import normalise_evidence
+from kneebayes.reasoning import expected_loss, reversal_notes, rules_level
 from kneebayes.writer import config_to_data
 
 HOT_KNEE = dict(hot_red_joint="yes", knee_effusion="yes", pain_at_rest="yes",
@@ -97,7 +98,8 @@ def test_near_certain_radiculopathy_screens_for_cauda_equina_not_knee_bending(mo
 def test_loss_reduction_matches_single_posteriors(model):
     """Each row's loss reduction, recomputed from three separate posteriors."""
     table = model.next_findings(RUPTURE_SUSPECTED)
-    floor = TRIAGE_LEVELS.index(model.triage(RUPTURE_SUSPECTED).level)
+    observed = normalise_evidence(RUPTURE_SUSPECTED, model.config)
+    floor = TRIAGE_LEVELS.index(rules_level(model.config, observed))
     for finding in ["cannot_straight_leg_raise", "groin_pain"]:
         rows = [model.posterior(RUPTURE_SUSPECTED | extra)[list(model.causes)].to_numpy()
                 for extra in ({}, {finding: "yes"}, {finding: "no"})]
@@ -106,6 +108,24 @@ def test_loss_reduction_matches_single_posteriors(model):
         want = loss[0] - (p * loss[1] + (1 - p) * loss[2])
         assert table.at[finding, "loss_reduction"] == pytest.approx(max(want, 0), abs=1e-9)
     assert table.attrs["triage"] == "see_clinician"
+
+
+def test_a_threshold_level_is_no_floor_but_a_rule_is(model):
+    """A see_clinician reached through a posterior threshold can be lowered by a reassuring
+    answer, so questions that could lower it have value; one set by a rule cannot."""
+    # a painful prosthetic knee at 70+: see a clinician through the septic threshold alone
+    case = dict(age="70_plus", joint_procedure_or_prosthesis="yes", anterior_knee_pain="yes")
+    observed = normalise_evidence(case, model.config)
+    assert model.triage(case).level == "see_clinician" and not model.triage(case).flags
+    assert rules_level(model.config, observed) == "none"
+    table = model.next_findings(case)
+    lowers = [f for f in table.index[table["loss_reduction"] > 0]
+              if model.triage(case | {f: "no"}).level == "none"]
+    assert lowers  # a "no" that reassures is worth asking
+    ruled = dict(numbness_or_tingling="yes")  # a see_clinician rule
+    assert rules_level(model.config, normalise_evidence(ruled, model.config)) == \
+        "see_clinician"
+    assert model.next_findings(ruled).attrs["decision"] == "see_clinician"
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
