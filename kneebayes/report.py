@@ -84,7 +84,7 @@ def case_report(model: DiagnosticModel, evidence: dict, draws: int = 500, seed: 
             *(f"<p class='note'>{html.escape(note)}</p>"
               for note in reversal_notes(model, table)),
         ]
-    # about all causes jointly, or each cause summed where the joint does not fit
+    # the decision ranking where the file has a loss table; referral advice once urgent
     ask = model.next_findings(observed, k=8)
     body += [f"<h2>What to check next</h2><p>{html.escape(next_findings_heading(ask))}</p>"]
     if len(ask):
