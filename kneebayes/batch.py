@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import glob
 import itertools
+import json
 import logging
 import os
 import warnings
@@ -27,17 +28,20 @@ import pandas as pd
 from .config import TRIAGE_LEVELS
 from .errors import EvidenceError, KneebayesError, suggest
 from .model import DiagnosticModel
-from .outputs import atomic_output
+from .outputs import atomic_output, write_text
+from .provenance import Provenance, provenance
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
     import pyarrow as pa
 
 __all__ = [
+    "PROVENANCE_KEY",
     "Chunk",
     "file_format",
     "read_cases",
     "read_chunks",
+    "read_provenance",
     "score_dask",
     "score_dask_file",
     "score_file",
@@ -320,11 +324,14 @@ def score_file(
     fmt = file_format(target)
     if id_column is not None:
         _check_id_name(model, id_column)
-    schema = _score_schema(model)
     levels = pd.Series(0, index=pd.Index(TRIAGE_LEVELS, name="triage"))
     with closing(read_chunks(source, chunk_rows, id_column)) as chunks:
         first = next(chunks)  # a header with no rows still yields one empty chunk
         _check_id_name(model, first.id_name)
+        stamp = provenance(model.config, source)
+        schema = _score_schema(model)
+        if fmt == "parquet":
+            schema = schema.with_metadata({PROVENANCE_KEY: json.dumps(stamp.to_dict())})
         with atomic_output(target, inputs=[source]) as temporary, _sink(temporary, fmt) as write, \
                 tqdm(total=_row_count(source), unit=" cases", desc=f"scoring {source.name}",
                      disable=None if progress is None else not progress) as bar:
@@ -334,7 +341,41 @@ def score_file(
                 levels = levels.add(table.column("triage").to_pandas().value_counts(),
                                     fill_value=0)
                 bar.update(len(table))
+    if fmt == "csv":
+        write_provenance_sidecar(target, stamp, [source])
     return levels.astype(int)
+
+
+PROVENANCE_KEY = "kneebayes.provenance"
+"""The Parquet schema metadata key of a scored file's provenance (JSON)."""
+
+
+def provenance_sidecar(target: str | Path) -> Path:
+    """Where a scored CSV file (or Dask output) keeps its provenance:
+    ``<target>.provenance.json`` beside it."""
+    target = Path(target)
+    return target.with_name(target.name + ".provenance.json")
+
+
+def write_provenance_sidecar(target: str | Path, stamp: Provenance,
+                             inputs: list[str | Path]) -> Path:
+    """Write the provenance of `target` beside it, safely (never onto an input)."""
+    path = provenance_sidecar(target)
+    return write_text(path, json.dumps(stamp.to_dict(), indent=2) + "\n", inputs=inputs)
+
+
+def read_provenance(target: str | Path) -> dict[str, str] | None:
+    """The provenance kneebayes recorded for a scored file: from a Parquet file's metadata,
+    else from its sidecar; None when there is none."""
+    target = Path(target)
+    if target.is_file() and file_format(target) == "parquet":
+        import pyarrow.parquet as pq
+
+        metadata = pq.read_schema(target).metadata or {}
+        if PROVENANCE_KEY.encode() in metadata:
+            return json.loads(metadata[PROVENANCE_KEY.encode()])
+    sidecar = provenance_sidecar(target)
+    return json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else None
 
 
 @contextmanager
@@ -535,6 +576,8 @@ def score_dask_file(
     finally:
         if cluster is not None:
             cluster.close()
+    stamp = provenance(model.config, inputs[0] if len(inputs) == 1 else None)
+    write_provenance_sidecar(target, stamp, inputs)
     return counts.groupby(level=0).sum().reindex(TRIAGE_LEVELS, fill_value=0).astype(int)
 
 

@@ -181,7 +181,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     model = _model(args)
     check_target(args.output, inputs=[args.cases, model.config.path])
     cases = read_cases(args.cases, args.id_column)
-    fitted = model.fit(cases, prior_weight=args.prior_weight, max_iter=args.max_iter)
+    fitted = model.fit(cases, prior_weight=args.prior_weight, max_iter=args.max_iter,
+                       data=args.cases)
     write_toml(fitted.config, args.output, inputs=[args.cases, model.config.path])
     result = fitted.fit_result
     # The data may move a number past what its evidence allows: say which targets the fitted

@@ -426,6 +426,9 @@ class PriorsConfig:
     population: Population | None = None
     retired: Mapping[str, RetiredId] = field(default_factory=lambda: FrozenDict())
     decision: DecisionLoss | None = None
+    provenance: Mapping[str, str] = field(default_factory=lambda: FrozenDict())
+    """What a fitted file was fitted from (``[provenance]``: data file and SHA-256, the
+    priors it started from, kneebayes version, date); empty for a hand-written file."""
 
     def ids(self, role: Role) -> tuple[str, ...]:
         """Node ids of one role, in file order."""
@@ -520,7 +523,7 @@ _PARENT_KEYS: dict[str, dict[str, Role]] = {
 }
 _LEAK_KEY = {"factors": "prior", "causes": "base", "mechanisms": "leak", "findings": "leak"}
 _TOP_KEYS = {"schema_version", "title", "description", "triage", "references", "red_flags",
-             "clusters", "population", "retired", "decision"}
+             "clusters", "population", "retired", "decision", "provenance"}
 # A finding with no accuracy study (its target's source names no published figure) may
 # not claim more than these, unless it is the defining feature of the cause.
 NO_STUDY_LR_POSITIVE_MAX, NO_STUDY_LR_NEGATIVE_MIN = 5.0, 0.2
@@ -675,6 +678,10 @@ class _Parser:
         retired = self.retired(data.get("retired", {}), raw)
         decision = (self.decision(data["decision"], raw, references)
                     if "decision" in data else None)
+        stamp = self.table(data.get("provenance", {}), "provenance") or {}
+        for key, value in stamp.items():
+            if not isinstance(value, str | int | float) or isinstance(value, bool):
+                self.problem(f"provenance.{key}", "a string or a number", value)
         self.unruled_red_flags(nodes, data.get("red_flags"))
 
         if self.problems:
@@ -692,6 +699,7 @@ class _Parser:
             population=population,
             retired=FrozenDict(retired),
             decision=decision,
+            provenance=FrozenDict({k: str(v) for k, v in stamp.items()}),
         )
 
     def references(self, value: Any) -> dict[str, str]:

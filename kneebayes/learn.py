@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -269,7 +270,8 @@ def _sparse_e_step(config: PriorsConfig, data: dict[str, np.ndarray], n: int,
 
 def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
         max_iter: int = 200, tol: float = 1e-7, start: PriorsConfig | None = None,
-        memory_budget: int = DEFAULT_MEMORY_BUDGET, method: str = "compiled") -> FitResult:
+        memory_budget: int = DEFAULT_MEMORY_BUDGET, method: str = "compiled",
+        data_file: str | Path | None = None) -> FitResult:
     """See :meth:`kneebayes.DiagnosticModel.fit`."""
     max_iter = check_count(max_iter, "max_iter")
     if isinstance(prior_weight, bool) or not (
@@ -298,17 +300,28 @@ def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
             converged = True
             break
         model.values = _m_step(model, stats, alpha, beta)
-    fitted = _with_values(config, model.values, n, len(objective), prior_weight)
+    fitted = _with_values(config, model.values, n, len(objective), prior_weight, data_file)
     return FitResult(fitted, objective, loglik, len(objective), converged)
 
 
 def _with_values(config: PriorsConfig, values: np.ndarray, n: int, iterations: int,
-                 prior_weight: float) -> PriorsConfig:
-    """A new config carrying `values`, each sourced as fitted, its Beta strength the prior's
-    plus the data's."""
+                 prior_weight: float, data_file: str | Path | None = None) -> PriorsConfig:
+    """A new config carrying `values`, each sourced as fitted (on what), its Beta strength
+    the prior's plus the data's, titled as fitted, with a ``[provenance]`` table."""
+    from .provenance import provenance
+
+    stamp = provenance(config, data_file)
     data = config_to_data(config)
-    note = (f"fitted: {n} cases (EM, {iterations} iterations, prior weight {prior_weight:g}); "
-            "prior: ")
+    on = (f"{n} cases of {stamp.data_file} (sha256 {stamp.data_sha256[:16]})"
+          if data_file is not None else f"{n} cases")
+    data["title"] = f"{config.title} (fitted to {on})"
+    data["provenance"] = {
+        "fitted_to": stamp.data_file or "a DataFrame (no file)", "cases": n,
+        **({"data_sha256": stamp.data_sha256} if data_file is not None else {}),
+        "started_from": config.title, "started_from_sha256": stamp.priors_sha256,
+        "method": f"EM, {iterations} iterations, prior weight {prior_weight:g}",
+        "kneebayes_version": stamp.kneebayes_version, "fitted_at": stamp.generated}
+    note = f"fitted: {on} (EM, {iterations} iterations, prior weight {prior_weight:g}); prior: "
     for parameter, value in zip(config.parameters(), values, strict=True):
         strength = (parameter.value.strength or DEFAULT_STRENGTH) * prior_weight + n
         key = _set_value(data, parameter, {"mean": float(value), "n": float(strength)},

@@ -571,7 +571,7 @@ class DiagnosticModel:
 
     def fit(self, cases: pd.DataFrame, prior_weight: float = 1.0, max_iter: int = 200,
             tol: float = 1e-7, start: DiagnosticModel | None = None,
-            method: Method = "compiled") -> DiagnosticModel:
+            method: Method = "compiled", data: str | Path | None = None) -> DiagnosticModel:
         """A new model with its parameters updated from case data; this one is untouched.
 
         Exact expectation-maximisation (causes and mechanisms may be observed, partly
@@ -596,6 +596,9 @@ class DiagnosticModel:
             The E-step: enumerate the latent states (``'dense'``, the faster while there are
             at most 14 causes and mechanisms and 12 factors), or the sparse engine's
             (``'sparse'``, any size); ``'compiled'`` picks. Both give the same fit.
+        data : str or Path, optional
+            The file `cases` were read from: its name and SHA-256 go into the fitted
+            model's ``[provenance]`` and every fitted number's source.
 
         Returns
         -------
@@ -607,7 +610,7 @@ class DiagnosticModel:
 
         result = fit(self.config, cases, prior_weight=prior_weight, max_iter=max_iter,
                      tol=tol, start=None if start is None else start.config,
-                     memory_budget=self.memory_budget, method=method)
+                     memory_budget=self.memory_budget, method=method, data_file=data)
         fitted = DiagnosticModel(result.config, self.memory_budget)
         fitted.fit_result = result
         return fitted

@@ -75,6 +75,8 @@ def config_to_data(config: PriorsConfig) -> dict[str, Any]:
         data["population"] = {"description": pop.description, "setting": pop.setting,
                               "entry": pop.entry, "inference": pop.inference,
                               "source": pop.source, "shares": shares}
+    if config.provenance:
+        data["provenance"] = dict(config.provenance)
     if config.decision is not None:
         data["decision"] = {"source": config.decision.source,
                             "action_cost": dict(config.decision.action_cost),

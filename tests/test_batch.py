@@ -161,6 +161,11 @@ def test_dask_parquet_output_and_its_rerun(default_model, cases, tmp_path, sched
     np.testing.assert_allclose(out[list(default_model.causes)], want[list(default_model.causes)],
                                atol=1e-12)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+    from kneebayes.batch import read_provenance
+    from kneebayes.provenance import file_sha256
+
+    stamp = read_provenance(target)  # beside the dataset directory
+    assert stamp["data_sha256"] == file_sha256(tmp_path / "cases.csv")
 
 
 def test_dask_reads_columns_whose_spelling_changes_between_partitions(tiny_model, tmp_path,
