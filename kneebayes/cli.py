@@ -181,6 +181,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     model = _model(args)
     check_target(args.output, inputs=[args.cases, model.config.path])
     cases = read_cases(args.cases, args.id_column)
+    if args.ignore_extra:  # columns the model does not know (visit dates, clinicians, ...)
+        cases = cases[[c for c in cases.columns if c in model.config.nodes]]
     fitted = model.fit(cases, prior_weight=args.prior_weight, max_iter=args.max_iter,
                        data=args.cases)
     write_toml(fitted.config, args.output, inputs=[args.cases, model.config.path])
@@ -197,6 +199,37 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                  output=args.output, cases=len(cases), iterations=result.iterations,
                  converged=bool(result.converged),
                  log_likelihood=float(result.log_likelihood[-1]), targets_left=left)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .batch import read_cases
+    from .evaluation import read_mapping, write_evaluation_report
+
+    if args.map is not None and args.diagnosis_column is None:
+        raise KneebayesError("--map: expected together with --diagnosis-column (it maps that "
+                             "column's diagnoses to cause ids), got it alone.")
+    model = _model(args)
+    cases = read_cases(args.cases, args.id_column)
+    mapping = read_mapping(args.map) if args.map is not None else None
+    result = model.evaluate(cases, diagnosis=args.diagnosis_column, mapping=mapping,
+                            others=args.others, draws=args.draws, seed=args.seed,
+                            ignore_extra=args.ignore_extra, data=args.cases)
+    path = write_evaluation_report(model, result, args.output)
+    lines = [f"Triage sensitivity for {c}: {r['see_clinician_or_urgent']:.0%} of {int(r['cases'])} "
+             f"(95% CI {r['low']:.0%}-{r['high']:.0%}), urgent {r['urgent']:.0%}"
+             for c, r in result.triage.iterrows()]
+    acc = result.accuracy
+    if acc["cases"]:
+        lines.append(f"Top-1 accuracy {acc['top1']:.1%}, top-3 {acc['top3']:.1%} over "
+                     f"{int(acc['cases'])} cases with a cause labelled present.")
+    lines += [f"ROC AUC {c}: {r['roc_auc']:.3f} [{r['auc_low']:.3f}, {r['auc_high']:.3f}] "
+              f"on {int(r['labelled'])} labelled cases"
+              for c, r in result.per_cause.iterrows() if r["roc_auc"] == r["roc_auc"]]
+    return _done(args, "\n".join([*lines, f"Wrote {path}, its figures and per-cause table."]),
+                 output=str(path), accuracy=result.accuracy.to_dict(),
+                 per_cause=frame_records(result.per_cause),
+                 triage_sensitivity=frame_records(result.triage),
+                 provenance=result.provenance.to_dict())
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -360,7 +393,33 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--prior-weight", type=float, default=1.0,
                      help="scales the priors' pseudo-counts (0 = maximum likelihood)")
     fit.add_argument("--max-iter", type=int, default=200)
+    fit.add_argument("--ignore-extra", action="store_true",
+                     help="ignore columns that are not nodes of the model")
     fit.set_defaults(run=_cmd_fit)
+
+    ev = sub.add_parser(
+        "evaluate", parents=[priors], help="measure the model on labelled cases",
+        description="Measure the model on your own labelled cases (CSV or Parquet): ROC AUC "
+        "with bootstrap confidence intervals, Brier score, calibration, top-1 and top-3 "
+        "accuracy, and the triage's sensitivity for each must-not-miss condition; written "
+        "to DIR/evaluation.md with figures and a per-cause CSV. Labels: a column per cause "
+        "id (yes/no/empty), or one diagnosis column with --diagnosis-column and --map.")
+    ev.add_argument("cases", help=".csv or .parquet: findings and factors, and the labels")
+    ev.add_argument("-o", "--output", default="evaluation", metavar="DIR")
+    ev.add_argument("--id-column", metavar="NAME")
+    ev.add_argument("--diagnosis-column", metavar="NAME",
+                    help="a column of diagnoses (several separated by ';')")
+    ev.add_argument("--map", metavar="FILE.toml",
+                    help="a TOML file whose [diagnoses] table maps each diagnosis to a cause "
+                    "id (\"\" for none of the model's causes)")
+    ev.add_argument("--others", choices=("absent", "unknown"), default="absent",
+                    help="with --diagnosis-column: the causes a diagnosis does not name are "
+                    "absent (default) or not labelled")
+    ev.add_argument("--ignore-extra", action="store_true",
+                    help="ignore columns that are neither findings, factors nor labels")
+    ev.add_argument("--draws", type=int, default=1000, help="bootstrap resamples (1000)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.set_defaults(run=_cmd_evaluate)
 
     val = sub.add_parser("validate", parents=[priors], help="the validation report",
                          description="Vignettes, a synthetic cohort (ROC AUC, Brier score, "

@@ -67,6 +67,7 @@ def _data_arrays(config: PriorsConfig, cases: pd.DataFrame) -> dict[str, np.ndar
     allowed = set(config.nodes)
     problems = [retired_problem(config, str(c), f"cases: column {c!r}")
                 or f"cases: column {c!r} is not a node of this model.{suggest(str(c), allowed)}"
+                " Drop it (kneebayes fit --ignore-extra drops every such column)."
                 for c in cases.columns if c not in allowed]
     arrays = read_columns(cases, [c for c in cases.columns if c in allowed], "cases",
                           problems, config)

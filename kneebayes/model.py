@@ -615,6 +615,47 @@ class DiagnosticModel:
         fitted.fit_result = result
         return fitted
 
+    def evaluate(self, cases: pd.DataFrame, labels: pd.DataFrame | None = None,
+                 diagnosis: str | None = None, mapping: dict | None = None,
+                 others: str = "absent", draws: int = 1000, level: float = 0.95,
+                 seed: int = 0, ignore_extra: bool = False, data: str | Path | None = None):
+        """Measure the model on labelled cases (see :mod:`kneebayes.evaluation`).
+
+        Parameters
+        ----------
+        cases : pandas.DataFrame
+            Findings and factors (as for :meth:`posterior_batch`) and the labels: a column
+            per cause id (present / absent / empty for not labelled), or the `diagnosis`
+            column.
+        labels : pandas.DataFrame, optional
+            The labels given apart instead (a column per cause, 1 / 0 / NaN).
+        diagnosis : str, optional
+            A column of diagnoses (several separated by ``;``), read through `mapping`
+            (diagnosis text -> cause id, or None for none of the causes).
+        others : {'absent', 'unknown'}
+            With `diagnosis`: whether the causes a diagnosis does not name are absent or
+            not labelled.
+        draws, level, seed
+            Bootstrap resamples for each AUC interval, the intervals' level, the seed.
+        ignore_extra : bool
+            Ignore columns that are neither findings, factors nor labels (else each is an
+            error naming it).
+        data : str or Path, optional
+            The file `cases` came from, for the provenance.
+
+        Returns
+        -------
+        kneebayes.evaluation.Evaluation
+            ``per_cause`` (labelled, positives, prevalence, ROC AUC with its bootstrap
+            interval, Brier, ECE), ``accuracy`` (top-1, top-3 with Wilson intervals),
+            ``triage`` (sensitivity per must-not-miss condition), the posteriors, triage
+            levels and labels used, and the provenance.
+        """
+        from .evaluation import evaluate
+
+        return evaluate(self, cases, labels, diagnosis, mapping, others, draws, level, seed,
+                        ignore_extra, data)
+
     def to_toml(self, path: str | Path) -> Path:
         """Write the model as a priors file that :func:`load_model` reads back.
 
