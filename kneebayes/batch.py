@@ -51,6 +51,9 @@ __all__ = [
 CHUNK_ROWS = 25_000
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 ROW_COLUMN = "row"
+SAMPLE_ID_COLUMN = "case"
+"""The id column ``kneebayes sample`` writes first; a CSV whose first column has this name
+is read with it as the ids when no id column is named."""
 """Name of the id column written when the input names none: the 0-based data row."""
 
 
@@ -136,6 +139,8 @@ def _csv_chunks(path: Path, chunk_rows: int, id_column: str | None) -> Iterator[
         raise _read_error(path, exc) from None
     if not names:
         raise _read_error(path, pd.errors.EmptyDataError())
+    if id_column is None and names[0] == SAMPLE_ID_COLUMN:
+        id_column = SAMPLE_ID_COLUMN  # kneebayes sample's own output scores as it is
     _check_columns(path, names, id_column)
     # pyarrow's multithreaded reader, every cell as text ('' for empty): ids and evidence
     # words come back as written, and a column that is 0/1 in one block and yes/no in the

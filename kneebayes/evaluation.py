@@ -248,7 +248,10 @@ def evaluate(model: DiagnosticModel, cases: pd.DataFrame, labels: pd.DataFrame |
     config = model.config
     if labels is None:
         labels = read_labels(cases, config, diagnosis, mapping, others, where)
-    label_columns = set(config.causes) | ({diagnosis} if diagnosis else set())
+    # causes are the labels; mechanisms (kneebayes sample writes them) are latent truths,
+    # not evidence: neither is read as a finding
+    label_columns = (set(config.causes) | set(config.mechanisms)
+                     | ({diagnosis} if diagnosis else set()))
     observable = set(config.findings) | set(config.factors)
     evidence = cases[[c for c in cases.columns if c not in label_columns
                       and (c in observable or not ignore_extra)]]

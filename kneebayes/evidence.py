@@ -302,7 +302,9 @@ def frame_arrays(
             problems.append(retired)
         elif name in latent:
             problems.append(f"{where}: column {name!r} is a {config.nodes[name].role}, which is "
-                            "latent and cannot be observed; drop it.")
+                            "latent and cannot be observed; drop it (kneebayes sample "
+                            "--no-latent writes none; kneebayes evaluate reads causes as "
+                            "labels).")
         elif name not in observable:
             problems.append(
                 f"{where}: column {shorten(name)} is not a finding or factor of this model."

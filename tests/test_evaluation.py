@@ -129,6 +129,19 @@ def test_extra_columns_are_an_error_unless_ignored(first_model, labelled):
     assert result.per_cause["auc_low"].isna().all()  # no bootstrap asked
 
 
+def test_samples_own_output_scores_and_evaluates_as_it_is(tmp_path):
+    assert run("sample", "-n", "40", "--seed", "2", "-o", "cohort.csv", cwd=tmp_path
+               ).returncode == 0
+    done = run("evaluate", "cohort.csv", "--draws", "0", "-o", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr  # causes as labels, mechanisms ignored
+    assert run("sample", "-n", "40", "--no-latent", "-o", "plain.csv", cwd=tmp_path
+               ).returncode == 0
+    done = run("score", "plain.csv", "-o", "scored.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    assert scored.columns[0] == "case" and list(scored["case"]) == list(range(40))
+
+
 def run(*args, cwd):
     return subprocess.run([sys.executable, "-m", "kneebayes", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=600)
