@@ -232,6 +232,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                  provenance=result.provenance.to_dict())
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .lint import lint
+
+    args.priors = args.file
+    model = _model(args)  # a malformed file raises its hard errors here: exit 2
+    warnings = lint(model)
+    head = (f"{args.file}: no hard errors ({len(model.causes)} causes, {len(model.findings)} "
+            f"findings); {len(warnings)} modelling warning(s)"
+            + (":" if len(warnings) else "."))
+    lines = [head, *(f"  [{row.check}] {row.message}" for row in warnings.itertuples())]
+    return _done(args, "\n".join(lines), file=str(args.file),
+                 warnings=warnings.to_dict(orient="records"))
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .validation import write_validation_report
 
@@ -420,6 +434,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--draws", type=int, default=1000, help="bootstrap resamples (1000)")
     ev.add_argument("--seed", type=int, default=0)
     ev.set_defaults(run=_cmd_evaluate)
+
+    chk = sub.add_parser(
+        "check", parents=[priors], help="lint a priors file",
+        description="Load a priors file (its hard errors: exit 2) and report modelling "
+        "warnings: a finding that raises a cause it has no edge to, a finding that moves a "
+        "cause the opposite way to its target, an extreme implied likelihood ratio for a "
+        "finding not marked defining, a pair or cluster that leaves its target.")
+    chk.add_argument("file", help="the priors .toml file")
+    chk.set_defaults(run=_cmd_check)
 
     val = sub.add_parser("validate", parents=[priors], help="the validation report",
                          description="Vignettes, a synthetic cohort (ROC AUC, Brier score, "
