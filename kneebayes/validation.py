@@ -11,6 +11,8 @@ import pandas as pd
 
 from .checks import check_count, check_seed
 from .config import TRIAGE_LEVELS
+from .errors import KneebayesError
+from .lint import lint
 from .outputs import write_bytes, write_text
 from .provenance import provenance
 from .summary import markdown_text
@@ -197,6 +199,17 @@ def write_validation_report(model: DiagnosticModel, out_dir: str | Path = "repor
     check_seed(seed)
     started = time.perf_counter()
     out = Path(out_dir)
+    skipped: dict[str, str] = {}
+
+    def attempt(section: str, compute):
+        """Run one section; a size limit or another refusal marks it as not run (and
+        why) instead of losing the sections that can run."""
+        try:
+            return compute()
+        except KneebayesError as exc:
+            skipped[section] = str(exc).splitlines()[0]
+            return None
+
     vig = vignette_accuracy(model)
     cohort = model.sample(n, seed=seed, missing=0.5)
     metrics, posterior = cohort_metrics(model, cohort)
@@ -204,13 +217,16 @@ def write_validation_report(model: DiagnosticModel, out_dir: str | Path = "repor
                                         or c in model.factors]], posterior)
     recall = triage_recall(cohort, triage["triage"], model.config.triage.causes)
     recovery_n, recovery_iter = recovery_budget(model, n)
-    recovery_obs, fit_obs = parameter_recovery(model, recovery_n, seed, hidden_causes=False,
-                                               max_iter=recovery_iter)
-    recovery_hid, fit_hid = parameter_recovery(model, recovery_n, seed, hidden_causes=True,
-                                               max_iter=recovery_iter)
+    recovered = attempt("Parameter recovery", lambda: (
+        parameter_recovery(model, recovery_n, seed, hidden_causes=False,
+                           max_iter=recovery_iter),
+        parameter_recovery(model, recovery_n, seed, hidden_causes=True,
+                           max_iter=recovery_iter)))
+    (recovery_obs, fit_obs), (recovery_hid, fit_hid) = recovered or ((None, None),) * 2
     lrs = likelihood_ratios(model)
     clusters = cluster_likelihood_ratios(model)
     population = population_check(model, seed=seed)
+    warnings = attempt("Lint", lambda: lint(model))
 
     def reliability_figure(ax):
         for cause in model.causes:
@@ -242,9 +258,11 @@ def write_validation_report(model: DiagnosticModel, out_dir: str | Path = "repor
         ax.set_title(f"Parameter recovery, {recovery_n:,} cases")
         ax.legend(fontsize=8)
 
-    for name, draw in (("validation_reliability.png", reliability_figure),
-                       ("validation_roc.png", roc_figure),
-                       ("validation_recovery.png", recovery_figure)):
+    figures = [("validation_reliability.png", reliability_figure),
+               ("validation_roc.png", roc_figure)]
+    if recovered is not None:
+        figures.append(("validation_recovery.png", recovery_figure))
+    for name, draw in figures:
         write_bytes(out / name, plot.png(draw, (6.5, 5)))
     elapsed = time.perf_counter() - started
 
@@ -277,21 +295,9 @@ def write_validation_report(model: DiagnosticModel, out_dir: str | Path = "repor
         md(metrics), "",
         "![reliability](validation_reliability.png) ![roc](validation_roc.png)", "",
         "## Parameter recovery", "",
-        f"{recovery_n:,} cases sampled from the model, fitted by EM (maximum likelihood, no "
-        f"pseudo-counts, at most {recovery_iter} iterations) from a start perturbed by "
-        "N(0, 0.5) on the logit scale"
-        + ("." if recovery_n == n else
-           f" (fewer cases and iterations than the cohort's {n:,}: the sparse E-step "
-           "solves each case apart at this model's size, see `recovery_budget`)."), "",
-        "| causes in the data | iterations | max abs error | median abs error | "
-        "parameters within 0.05 |", "| --- | --- | --- | --- | --- |",
-        *(f"| {label} | {res.iterations} | {tab['abs_error'].max():.3f} | "
-          f"{tab['abs_error'].median():.4f} | {(tab['abs_error'] <= 0.05).mean():.0%} |"
-          for label, tab, res in (("observed", recovery_obs, fit_obs),
-                                  ("hidden", recovery_hid, fit_hid))), "",
-        "Largest errors (causes hidden):", "",
-        md(recovery_hid.sort_values("abs_error", ascending=False).head(8)), "",
-        "![recovery](validation_recovery.png)", "",
+        *(_recovery_section(n, recovery_n, recovery_iter, recovery_obs, fit_obs,
+                            recovery_hid, fit_hid, md) if recovered is not None
+          else [f"Not run: {skipped['Parameter recovery']}", ""]),
         "## Single-finding likelihood ratios: implied vs target", "",
         (f"{int((~lrs['within']).sum())} of the {len(lrs)} pairs below leave their target "
          "(FAIL). Targets are those the priors file states (from published figures) or, "
@@ -308,6 +314,37 @@ def write_validation_report(model: DiagnosticModel, out_dir: str | Path = "repor
         (md(population.assign(result=population["within"].map(
             {True: "pass", False: "FAIL"}))[["what", "low", "high", "sampled", "result"]])
          if len(population) else "The file states no population."), "",
+        "## Lint (kneebayes check)", "",
+        *(_lint_section(warnings, md) if warnings is not None
+          else [f"Not run: {skipped['Lint']}", ""]),
+        *([f"Sections not run: {', '.join(skipped)} (see each for why)."] if skipped else []),
         f"Run time: {elapsed:.0f} s.", "",
     ])
     return write_text(out / "validation.md", text)
+
+
+def _recovery_section(n, recovery_n, recovery_iter, recovery_obs, fit_obs, recovery_hid,
+                      fit_hid, md) -> list[str]:
+    return [
+        f"{recovery_n:,} cases sampled from the model, fitted by EM (maximum likelihood, no "
+        f"pseudo-counts, at most {recovery_iter} iterations) from a start perturbed by "
+        "N(0, 0.5) on the logit scale"
+        + ("." if recovery_n == n else
+           f" (fewer cases and iterations than the cohort's {n:,}: the sparse E-step "
+           "solves each case apart at this model's size, see `recovery_budget`)."), "",
+        "| causes in the data | iterations | max abs error | median abs error | "
+        "parameters within 0.05 |", "| --- | --- | --- | --- | --- |",
+        *(f"| {label} | {res.iterations} | {tab['abs_error'].max():.3f} | "
+          f"{tab['abs_error'].median():.4f} | {(tab['abs_error'] <= 0.05).mean():.0%} |"
+          for label, tab, res in (("observed", recovery_obs, fit_obs),
+                                  ("hidden", recovery_hid, fit_hid))), "",
+        "Largest errors (causes hidden):", "",
+        md(recovery_hid.sort_values("abs_error", ascending=False).head(8)), "",
+        "![recovery](validation_recovery.png)", ""]
+
+
+def _lint_section(warnings: pd.DataFrame, md) -> list[str]:
+    if warnings.empty:
+        return ["No modelling warning.", ""]
+    return [f"{len(warnings)} modelling warning(s) (`kneebayes check` explains each):", "",
+            md(warnings.set_index("check")), ""]

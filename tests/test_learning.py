@@ -161,9 +161,28 @@ def test_cli_sample_fit_validate(tmp_path):
     assert kb.load_model(tmp_path / "fit.toml").posterior({"pain": 1}).between(0, 1).all()
     run("validate", "--priors", tiny, "-n", "2000", "-o", "val")
     report = (tmp_path / "val" / "validation.md").read_text()
-    for section in ("## Synthetic cohort", "## Parameter recovery", "roc_auc", "Run time"):
+    for section in ("## Synthetic cohort", "## Parameter recovery", "roc_auc", "Run time",
+                    "## Lint (kneebayes check)", "SHA-256"):
         assert section in report
     assert (tmp_path / "val" / "validation_reliability.png").stat().st_size > 1000
+
+
+def test_validate_writes_every_section_it_can_and_marks_the_others(tiny_model, tmp_path,
+                                                                   monkeypatch):
+    from kneebayes import validation
+
+    def too_large(*args, **kwargs):
+        raise kb.ModelTooLarge("fit: the E-step does not fit the memory budget (test).")
+
+    monkeypatch.setattr(validation, "parameter_recovery", too_large)
+    path = validation.write_validation_report(tiny_model, tmp_path, n=200)
+    report = path.read_text()
+    assert "## Parameter recovery\n\nNot run: fit: the E-step does not fit" in report
+    assert "Sections not run: Parameter recovery" in report
+    for section in ("## Vignettes", "## Synthetic cohort", "## Single-finding likelihood",
+                    "## Lint"):
+        assert section in report
+    assert not (tmp_path / "validation_recovery.png").exists()
 
 
 def test_the_sparse_e_step_fits_exactly_what_the_dense_one_fits(tiny_model):
