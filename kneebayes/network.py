@@ -7,6 +7,7 @@ lazily, inside the functions, because importing it costs over a second.
 
 from __future__ import annotations
 
+import re
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 
 from .checks import check_memory
 from .config import PriorsConfig
+from .errors import KneebayesError
 from .kinds import log_distribution
 from .outputs import atomic_output
 from .tables import table_bytes
@@ -24,7 +26,9 @@ if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
 
 __all__ = [
+    "XMLBIF_SUFFIX",
     "build_network",
+    "network_name",
     "quiet_pgmpy",
     "variable_elimination",
     "write_bif",
@@ -75,6 +79,8 @@ def build_network(config: PriorsConfig, memory_budget: int | None = None
         latents = set(config.causes) | set(config.mechanisms)
         edges = [(parent, node.id) for node in config.nodes.values() for parent in node.parents]
         network = DiscreteBayesianNetwork()
+        # exported networks (BIF, XMLBIF) are named after the priors file's title
+        network.name = network_name(config.title)
         network.add_nodes_from(config.nodes)  # parentless, childless nodes too
         network.add_edges_from(edges)
         network.latents = latents
@@ -144,8 +150,27 @@ def write_bif(network: DiscreteBayesianNetwork, path: str | Path) -> Path:
     return Path(path)
 
 
+def network_name(title: str) -> str:
+    """A priors file's title as a network name every BIF reader takes: runs of anything but
+    letters, digits and underscores become one underscore."""
+    return re.sub(r"\W+", "_", title).strip("_") or "kneebayes"
+
+
+XMLBIF_SUFFIX = ".bifxml"
+"""The extension of an XMLBIF file that pyAgrum reads (it refuses ``.xml``)."""
+
+
 def write_xmlbif(network: DiscreteBayesianNetwork, path: str | Path) -> Path:
-    """Write `network` as XMLBIF (full precision in pyAgrum)."""
+    """Write `network` as XMLBIF (full precision in pyAgrum), to a ``.bifxml`` path.
+
+    Raises
+    ------
+    KneebayesError
+        For another extension: pyAgrum refuses ``.xml``."""
+    if Path(path).suffix.lower() != XMLBIF_SUFFIX:
+        raise KneebayesError(f"{path}: expected a path ending in {XMLBIF_SUFFIX} (the "
+                             "extension pyAgrum reads XMLBIF from; it refuses .xml), got "
+                             f"{Path(path).suffix or 'no extension'}.")
     with quiet_pgmpy():
         from pgmpy.readwrite import XMLBIFWriter
 

@@ -76,7 +76,7 @@ def test_bif_and_xmlbif_round_trip_through_pgmpy(tiny_model, tmp_path):
     evidence = {"pain": "present", "fever": "absent"}
     truth, _ = enumerate_posterior(tiny_model.config, {"pain": 1, "fever": 0})
     for path, reader in ((tiny_model.to_bif(tmp_path / "m.bif"), BIFReader),
-                         (tiny_model.to_xmlbif(tmp_path / "m.xml"), XMLBIFReader)):
+                         (tiny_model.to_xmlbif(tmp_path / "m.bifxml"), XMLBIFReader)):
         network = reader(str(path)).get_model()
         result = VariableElimination(network).query(
             list(tiny_model.causes), evidence=evidence, joint=False, show_progress=False)
@@ -97,3 +97,20 @@ def test_bif_loads_in_pyagrum(default_model, tmp_path):
     for cause in default_model.causes:
         theirs = ie.posterior(cause)[1]  # state 1 = present
         assert theirs == pytest.approx(ours[cause], abs=1e-5)  # pyAgrum reads BIF as float32
+
+
+def test_xmlbif_is_written_where_pyagrum_reads_it_and_named_after_the_title(tiny_model,
+                                                                           tmp_path):
+    gum = pytest.importorskip("pyagrum")
+    from kneebayes.errors import KneebayesError
+    from kneebayes.network import network_name
+
+    with pytest.raises(KneebayesError, match=r"expected a path ending in \.bifxml"):
+        tiny_model.to_xmlbif(tmp_path / "m.xml")
+    assert not (tmp_path / "m.xml").exists()
+    bn = gum.loadBN(str(tiny_model.to_xmlbif(tmp_path / "m.bifxml")))
+    assert bn.size() == len(tiny_model.config.nodes)
+    assert bn.property("name") == network_name(tiny_model.config.title) != "unknown"
+    tiny_model.to_bif(tmp_path / "m.bif")
+    assert f"network {network_name(tiny_model.config.title)} " in (tmp_path / "m.bif"
+                                                                   ).read_text()
