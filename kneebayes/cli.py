@@ -181,6 +181,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     model = _model(args)
     check_target(args.output, inputs=[args.cases, model.config.path])
     cases = read_cases(args.cases, args.id_column)
+    limit = model.limits().loc["fit: dense E-step (all cases at once)"]
+    if not limit["available"] and not args.json:  # said before the work, on stderr
+        print(f"kneebayes: note: {limit['detail']}; {len(cases):,} cases, at most "
+              f"{args.max_iter} iterations.", file=sys.stderr)
     if args.ignore_extra:  # columns the model does not know (visit dates, clinicians, ...)
         cases = cases[[c for c in cases.columns if c in model.config.nodes]]
     fitted = model.fit(cases, prior_weight=args.prior_weight, max_iter=args.max_iter,
@@ -241,9 +245,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
     head = (f"{args.file}: no hard errors ({len(model.causes)} causes, {len(model.findings)} "
             f"findings); {len(warnings)} modelling warning(s)"
             + (":" if len(warnings) else "."))
-    lines = [head, *(f"  [{row.check}] {row.message}" for row in warnings.itertuples())]
+    limits = model.limits()
+    lines = [head, *(f"  [{row.check}] {row.message}" for row in warnings.itertuples()),
+             "What its size allows:",
+             *(f"  {'yes' if r.available else 'NO '}  {name}: {r.detail}"
+               for name, r in limits.iterrows())]
     return _done(args, "\n".join(lines), file=str(args.file),
-                 warnings=warnings.to_dict(orient="records"))
+                 warnings=warnings.to_dict(orient="records"),
+                 limits=limits.reset_index().to_dict(orient="records"))
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -85,3 +85,18 @@ def test_cli_check(shipped_data, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "triage: required table is missing" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_limits_are_said_before_any_work(default_model, first_model, tmp_path):
+    shipped = default_model.limits()
+    assert not shipped["available"].iloc[0]  # no joint over 17 causes
+    assert "--memory-budget" in shipped["detail"].iloc[0]
+    assert not shipped.loc["fit: dense E-step (all cases at once)", "available"]
+    assert first_model.limits()["available"].all()
+    default_model.sample(20, seed=1, latent=False).to_csv(tmp_path / "few.csv")
+    done = subprocess.run([sys.executable, "-m", "kneebayes", "fit", "few.csv", "--id-column",
+                           "case", "--max-iter", "1", "-o", "fitted.toml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("kneebayes: note: 22 causes and mechanisms")
+    assert "20 cases, at most 1 iterations" in done.stderr
