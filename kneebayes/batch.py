@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .columns import ColumnMap
 from .config import TRIAGE_LEVELS
 from .errors import EvidenceError, KneebayesError, suggest
 from .model import DiagnosticModel
@@ -281,11 +282,17 @@ def _score_schema(model: DiagnosticModel) -> pa.Schema:
                       *((c, pa.float64()) for c in model.causes)])
 
 
-def _scored_table(model: DiagnosticModel, chunk: Chunk, schema: pa.Schema) -> pa.Table:
+def _scored_table(model: DiagnosticModel, chunk: Chunk, schema: pa.Schema,
+                  columns: ColumnMap | None = None, where: str = "cases") -> pa.Table:
     import pyarrow as pa
 
-    scored = model.score(chunk.cases).reset_index(drop=True)
+    cases, kept = (chunk.cases, None) if columns is None else columns.apply(
+        chunk.cases, model.config, where=where)
+    scored = model.score(cases).reset_index(drop=True)
     table = pa.Table.from_pandas(scored, schema=schema, preserve_index=False)
+    if kept is not None:  # the user's own columns, as they came in, after the ids
+        for i, name in enumerate(kept.columns):
+            table = table.add_column(i, name, pa.array(kept[name].to_numpy(dtype=object)))
     return table.add_column(0, chunk.id_name, chunk.ids)
 
 
@@ -296,6 +303,7 @@ def score_file(
     id_column: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
     progress: bool | None = None,
+    columns: ColumnMap | None = None,
 ) -> pd.Series:
     """Score every case of `source` into `target` (CSV or Parquet, by suffix).
 
@@ -317,6 +325,10 @@ def score_file(
         Rows per chunk.
     progress : bool, optional
         Show a progress bar (default: when stderr is a terminal).
+    columns : ColumnMap, optional
+        Rename the file's columns to the model's ids, pass the kept ones through to the
+        output (after the ids, as they came in) and ignore other unknown ones (see
+        :mod:`kneebayes.columns`).
 
     Returns
     -------
@@ -341,7 +353,7 @@ def score_file(
                 tqdm(total=_row_count(source), unit=" cases", desc=f"scoring {source.name}",
                      disable=None if progress is None else not progress) as bar:
             for chunk in itertools.chain([first], chunks):
-                table = _scored_table(model, chunk, schema)
+                table = _scored_table(model, chunk, schema, columns, source.name)
                 write(table)
                 levels = levels.add(table.column("triage").to_pandas().value_counts(),
                                     fill_value=0)

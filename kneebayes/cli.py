@@ -174,19 +174,16 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from .batch import read_cases
     from .targets import target_failures
     from .writer import write_toml
 
     model = _model(args)
     check_target(args.output, inputs=[args.cases, model.config.path])
-    cases = read_cases(args.cases, args.id_column)
+    cases = _read_mapped(args, model)
     limit = model.limits().loc["fit: dense E-step (all cases at once)"]
     if not limit["available"] and not args.json:  # said before the work, on stderr
         print(f"kneebayes: note: {limit['detail']}; {len(cases):,} cases, at most "
               f"{args.max_iter} iterations.", file=sys.stderr)
-    if args.ignore_extra:  # columns the model does not know (visit dates, clinicians, ...)
-        cases = cases[[c for c in cases.columns if c in model.config.nodes]]
     fitted = model.fit(cases, prior_weight=args.prior_weight, max_iter=args.max_iter,
                        data=args.cases)
     write_toml(fitted.config, args.output, inputs=[args.cases, model.config.path])
@@ -206,14 +203,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .batch import read_cases
     from .evaluation import read_mapping, write_evaluation_report
 
     if args.map is not None and args.diagnosis_column is None:
         raise KneebayesError("--map: expected together with --diagnosis-column (it maps that "
                              "column's diagnoses to cause ids), got it alone.")
     model = _model(args)
-    cases = read_cases(args.cases, args.id_column)
+    labels = [args.diagnosis_column] if args.diagnosis_column else []
+    cases = _read_mapped(args, model, labels)
     mapping = read_mapping(args.map) if args.map is not None else None
     result = model.evaluate(cases, diagnosis=args.diagnosis_column, mapping=mapping,
                             others=args.others, draws=args.draws, seed=args.seed,
@@ -262,6 +259,29 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return _done(args, f"Wrote {path} and its figures.", output=str(path))
 
 
+def _column_map(args: argparse.Namespace):
+    """The column map of --columns FILE and --ignore-extra (None: neither given)."""
+    from dataclasses import replace
+
+    from .columns import ColumnMap, read_column_map
+
+    if args.columns is None and not args.ignore_extra:
+        return None
+    columns = read_column_map(args.columns) if args.columns else ColumnMap()
+    return replace(columns, ignore_extra=columns.ignore_extra or args.ignore_extra)
+
+
+def _read_mapped(args: argparse.Namespace, model: DiagnosticModel, labels=()):
+    """The cases of args.cases through the column map (its kept columns set aside)."""
+    from .batch import read_cases
+
+    cases = read_cases(args.cases, args.id_column)
+    columns = _column_map(args)
+    if columns is None:
+        return cases
+    return columns.apply(cases, model.config, labels, Path(args.cases).name)[0]
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     from .batch import score_dask_file, score_file
 
@@ -269,17 +289,29 @@ def _cmd_score(args: argparse.Namespace) -> int:
         raise KneebayesError("--scheduler: expected together with --dask (it names the Dask "
                              "scheduler to score on), got it alone; add --dask or drop it.")
     model = _model(args)
+    columns = _column_map(args)
     if args.dask:
+        if columns is not None:
+            raise KneebayesError("--columns / --ignore-extra: not yet with --dask; score "
+                                 "without --dask, or drop the extra columns first.")
         levels = score_dask_file(model, args.cases, args.output, args.id_column, args.scheduler)
     else:
         levels = score_file(model, args.cases, args.output, args.id_column,
-                            progress=False if args.no_progress else None)
+                            progress=False if args.no_progress else None, columns=columns)
     counts = ", ".join(f"{level} {count}" for level, count in levels.items())
     return _done(args, f"Triage of {levels.sum()} cases: {counts} (column 'triage', red flags "
                  "in 'red_flags'; every urgent row needs same-day medical assessment).\n"
                  f"Wrote triage and P(cause present | evidence) per case to {args.output}.",
                  cases=int(levels.sum()), output=str(args.output),
                  triage_counts={k: int(v) for k, v in levels.items()})
+
+
+def _columns_arguments(parser: argparse.ArgumentParser, ignore_help: str) -> None:
+    parser.add_argument("--ignore-extra", action="store_true", help=ignore_help)
+    parser.add_argument("--columns", metavar="FILE.toml",
+                        help="a column map: [rename] file column = model id (age in years "
+                        "renamed to age reads through its bands), [keep] columns = [...] "
+                        "passed through, ignore_extra = true")
 
 
 class _IntermixedParser(argparse.ArgumentParser):
@@ -377,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("cases", help="input .csv or .parquet")
     score.add_argument("-o", "--output", required=True, help="output .csv or .parquet")
     score.add_argument("--id-column", metavar="NAME", help="column of case ids to keep")
+    _columns_arguments(score, "ignore the other columns the model does not know (the "
+                       "map's keep.columns pass through to the output)")
     score.add_argument("--no-progress", action="store_true", help="no progress bar")
     score.add_argument("--dask", action="store_true",
                        help="score with Dask (files larger than memory; input may be a glob)")
@@ -416,8 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--prior-weight", type=float, default=1.0,
                      help="scales the priors' pseudo-counts (0 = maximum likelihood)")
     fit.add_argument("--max-iter", type=int, default=200)
-    fit.add_argument("--ignore-extra", action="store_true",
-                     help="ignore columns that are not nodes of the model")
+    _columns_arguments(fit, "ignore columns that are not nodes of the model")
     fit.set_defaults(run=_cmd_fit)
 
     ev = sub.add_parser(
@@ -438,8 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--others", choices=("absent", "unknown"), default="absent",
                     help="with --diagnosis-column: the causes a diagnosis does not name are "
                     "absent (default) or not labelled")
-    ev.add_argument("--ignore-extra", action="store_true",
-                    help="ignore columns that are neither findings, factors nor labels")
+    _columns_arguments(ev, "ignore columns that are neither findings, factors nor labels")
     ev.add_argument("--draws", type=int, default=1000, help="bootstrap resamples (1000)")
     ev.add_argument("--seed", type=int, default=0)
     ev.set_defaults(run=_cmd_evaluate)

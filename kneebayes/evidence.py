@@ -309,7 +309,7 @@ def frame_arrays(
             problems.append(
                 f"{where}: column {shorten(name)} is not a finding or factor of this model."
                 f"{suggest(str(name), observable)} Make it the index (kneebayes score "
-                "--id-column NAME), drop it, or pass --ignore-extra (fit, evaluate)."
+                "--id-column NAME), drop it, pass --ignore-extra, or map it with --columns FILE."
             )
     if frame.columns.duplicated().any():
         duplicated = list(frame.columns[frame.columns.duplicated()])
