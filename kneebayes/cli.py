@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import EvidenceError, KneebayesError, shorten
+from .evaluation import OTHERS
 from .model import METHODS, DiagnosticModel, load_model
 from .outputs import Interrupted, check_signals, check_target, signals_raise, write_text
 from .reasoning import RANKINGS, reversal_notes
@@ -468,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--map", metavar="FILE.toml",
                     help="a TOML file whose [diagnoses] table maps each diagnosis to a cause "
                     "id (\"\" for none of the model's causes)")
-    ev.add_argument("--others", choices=("absent", "unknown"), default="absent",
+    ev.add_argument("--others", choices=OTHERS, default="absent",
                     help="with --diagnosis-column: the causes a diagnosis does not name are "
                     "absent (default) or not labelled")
     _columns_arguments(ev, "ignore columns that are neither findings, factors nor labels")

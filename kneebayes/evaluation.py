@@ -322,28 +322,13 @@ def write_evaluation_report(model: DiagnosticModel, evaluation: Evaluation,
     scored = evaluation.per_cause[evaluation.per_cause["labelled"] > 0]
 
     def reliability_figure(ax):
-        for cause in scored.index:
-            table = evaluation.reliability(cause)
-            ax.plot(table["predicted"], table["observed"], marker="o", ms=3, label=cause)
-        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
-        ax.set_xlabel("predicted P(cause present)")
-        ax.set_ylabel("observed rate")
-        ax.set_title("Reliability diagram (labelled cases)")
-        ax.legend(fontsize=7)
+        plot.reliability({c: evaluation.reliability(c) for c in scored.index},
+                         "Reliability diagram (labelled cases)", ax)
 
     def roc_figure(ax):
-        from sklearn.metrics import roc_curve
-
-        for cause in scored.index[scored["roc_auc"].notna()]:
-            known = labels[cause].notna()
-            fpr, tpr, _ = roc_curve(labels.loc[known, cause].astype(int),
-                                    posterior.loc[known, cause])
-            ax.plot(fpr, tpr, label=f"{cause} ({scored.loc[cause, 'roc_auc']:.2f})")
-        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
-        ax.set_xlabel("false positive rate")
-        ax.set_ylabel("true positive rate")
-        ax.set_title("ROC curves (AUC)")
-        ax.legend(fontsize=7)
+        known = {c: labels[c].notna() for c in scored.index[scored["roc_auc"].notna()]}
+        plot.roc({c: (labels.loc[k, c], posterior.loc[k, c], scored.loc[c, "roc_auc"])
+                  for c, k in known.items()}, ax=ax)
 
     for name, draw in (("evaluation_reliability.png", reliability_figure),
                        ("evaluation_roc.png", roc_figure)):

@@ -5,6 +5,7 @@ new figure is needed."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,8 +16,8 @@ if TYPE_CHECKING:
 
     from .model import DiagnosticModel
 
-__all__ = ["class_case", "explanation", "network", "next_findings", "png", "posterior", "save",
-           "tornado"]
+__all__ = ["class_case", "explanation", "network", "next_findings", "png", "posterior",
+           "reliability", "roc", "save", "tornado"]
 
 _CAUSE = "#3b6ea8"
 _FOR, _AGAINST = "#c0392b", "#2e86ab"
@@ -187,6 +188,43 @@ def class_case(answers: pd.DataFrame, vignette: str, model: DiagnosticModel | No
     ax.set_xlim(0, 1)
     ax.set_xlabel(f"share of the {n} student(s)")
     ax.set_title(vignette)
+    return ax
+
+
+def reliability(tables: Mapping[str, pd.DataFrame], title: str = "Reliability diagram",
+                ax: Axes | None = None) -> Axes:
+    """Reliability diagram: observed rate against mean prediction per bin, one line each.
+
+    Parameters
+    ----------
+    tables : mapping of str to pandas.DataFrame
+        Label -> :func:`kneebayes.validation.reliability_table`.
+    """
+    ax = _axes(ax, (6.5, 5))
+    for label, table in tables.items():
+        ax.plot(table["predicted"], table["observed"], marker="o", ms=3, label=label)
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
+    ax.set_xlabel("predicted P(cause present)")
+    ax.set_ylabel("observed rate")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]],
+        title: str = "ROC curves (AUC)", ax: Axes | None = None) -> Axes:
+    """ROC curves, one per label: ``(truth, predicted, auc)``, the AUC in the legend."""
+    from sklearn.metrics import roc_curve
+
+    ax = _axes(ax, (6.5, 5))
+    for label, (truth, predicted, auc) in curves.items():
+        fpr, tpr, _ = roc_curve(np.asarray(truth, dtype=int), predicted)
+        ax.plot(fpr, tpr, label=f"{label} ({auc:.2f})")
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
     return ax
 
 

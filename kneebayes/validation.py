@@ -190,8 +190,6 @@ def write_validation_report(model: DiagnosticModel, out_dir: str | Path = "repor
     """Run the validation and write ``validation.md`` with its figures into `out_dir`."""
     import time
 
-    from sklearn.metrics import roc_curve
-
     from . import plot
     from .triage import NOTICE
 
@@ -229,24 +227,12 @@ def write_validation_report(model: DiagnosticModel, out_dir: str | Path = "repor
     warnings = attempt("Lint", lambda: lint(model))
 
     def reliability_figure(ax):
-        for cause in model.causes:
-            table = reliability_table(cohort[cause].to_numpy(), posterior[cause].to_numpy())
-            ax.plot(table["predicted"], table["observed"], marker="o", ms=3, label=cause)
-        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
-        ax.set_xlabel("predicted P(cause present)")
-        ax.set_ylabel("observed rate")
-        ax.set_title("Reliability diagram (synthetic cohort)")
-        ax.legend(fontsize=7)
+        plot.reliability({c: reliability_table(cohort[c].to_numpy(), posterior[c].to_numpy())
+                          for c in model.causes}, "Reliability diagram (synthetic cohort)", ax)
 
     def roc_figure(ax):
-        for cause in metrics.index[metrics["roc_auc"].notna()]:
-            fpr, tpr, _ = roc_curve(cohort[cause].astype(int), posterior[cause])
-            ax.plot(fpr, tpr, label=f"{cause} ({metrics.loc[cause, 'roc_auc']:.2f})")
-        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
-        ax.set_xlabel("false positive rate")
-        ax.set_ylabel("true positive rate")
-        ax.set_title("ROC curves (AUC)")
-        ax.legend(fontsize=7)
+        plot.roc({c: (cohort[c], posterior[c], metrics.loc[c, "roc_auc"])
+                  for c in metrics.index[metrics["roc_auc"].notna()]}, ax=ax)
 
     def recovery_figure(ax):
         ax.scatter(recovery_obs["truth"], recovery_obs["fitted"], s=8, label="causes observed")
