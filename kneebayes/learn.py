@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 
 from .checks import check_count
-from .config import Categorical, NoisyOr, Parameter, PriorsConfig, parse_config
+from .config import Categorical, NoisyOr, Parameter, PriorsConfig, Table, parse_config
 from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import EvidenceError, KneebayesError, shorten, suggest
 from .evidence import read_columns, retired_problem
 from .kinds import kind_of, log_distribution, node_log_tables
-from .tables import as_columns, consistent_states, parent_index, parent_states
+from .tables import as_columns, consistent_states, link_design, parent_index, parent_states
 from .uncertainty import DEFAULT_STRENGTH
 from .writer import config_to_data
 
@@ -301,14 +301,95 @@ def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
             converged = True
             break
         model.values = _m_step(model, stats, alpha, beta)
-    fitted = _with_values(config, model.values, n, len(objective), prior_weight, data_file)
+    gains = _informed_cases(config, model.values, stats, data, n, memory_budget)
+    fitted = _with_values(config, model.values, n, len(objective), prior_weight, data_file,
+                          gains)
     return FitResult(fitted, objective, loglik, len(objective), converged)
 
 
+def _information_fraction(r: np.ndarray) -> float:
+    """The share of the information a fully observed binary node would carry, from its
+    per-case posteriors `r`: 1 - mean(r(1-r)) / (rbar(1-rbar)) (1 when every r is 0 or 1,
+    0 when every r is the base rate: Louis' missing information, per case)."""
+    mean = float(r.mean())
+    if not 0 < mean < 1:
+        return 1.0
+    return float(np.clip(1 - np.mean(r * (1 - r)) / (mean * (1 - mean)), 0.0, 1.0))
+
+
+def _exercised(node, counts: np.ndarray) -> np.ndarray:
+    """The expected number of cases whose parent configuration exercises each of a node's
+    parameters, from its E-step family counts (cases per parent configuration)."""
+    slots = [p.slot for p in node.parameters]
+    if isinstance(node.cpd, NoisyOr) and node.parents:
+        design = link_design(node.cpd)  # parent configurations x links
+        # the leak is learnt where no link is active (elsewhere it is confounded with them)
+        out = np.full(len(slots), counts @ (design.sum(axis=1) == 0))
+        for j, name in enumerate(node.cpd.weights):
+            out[slots.index(name)] = counts @ design[:, j]
+        return out
+    if isinstance(node.cpd, Table):
+        out = np.zeros(len(slots))
+        np.add.at(out, kind_of(node)._rows(node), counts)
+        return out
+    return np.full(len(slots), counts.sum())  # a root: every case
+
+
+def _informed_cases(config: PriorsConfig, values: np.ndarray, family: dict,
+                    data: dict[str, np.ndarray], n: int, memory_budget: int) -> np.ndarray:
+    """How many cases informed each parameter: the expected cases whose parent configuration
+    exercises it (the E-step's sufficient statistics), times the share of the information
+    about the node's own state the data carried: for an observed column, the share of
+    cases observing it; for a cause, from its per-case posteriors under the fit
+    (:func:`_information_fraction`); for a mechanism, the mean of its parent causes'
+    (its own posteriors are not computed)."""
+    from .engine import CompiledEngine
+    from .sparse import SparseEngine
+
+    fitted = _with_values(config, values, n, 0, 0.0)  # the fitted numbers, strengths aside
+    try:
+        engine = CompiledEngine(fitted, memory_budget)
+    except KneebayesError:
+        engine = SparseEngine(fitted, memory_budget)
+    findings = as_columns([data.get(x, np.full(n, np.nan)) for x in config.findings], n)
+    factors = as_columns([data.get(f, np.full(n, np.nan)) for f in config.factors], n)
+    posterior = engine.run(findings, factors).marginals
+    share: dict[str, float] = {}
+    for node in config.nodes.values():
+        column = data.get(node.id)
+        observed = np.zeros(n, dtype=bool) if column is None else ~np.isnan(column)
+        if node.role == "cause":
+            r = posterior[:, config.causes.index(node.id)]
+            r = np.where(observed, np.nan_to_num(column if column is not None else r), r)
+            share[node.id] = _information_fraction(r)
+        elif node.role != "mechanism":
+            share[node.id] = float(observed.mean())
+    for node in config.nodes.values():
+        if node.role == "mechanism":
+            parents = [share[p] for p in node.parents if p in share]
+            share[node.id] = float(np.mean(parents)) if parents else 0.0
+    gains = []
+    for node in config.nodes.values():
+        counts, _ = family[node.id]
+        exercised = _exercised(node, np.asarray(counts, dtype=float))
+        # Which parent configuration a case was in is itself uncertain when a parent is
+        # latent: a link learns from a case only as far as its parent's state is known,
+        # the leak and a table row as far as all of them are.
+        parent_share = np.array([
+            share[p.slot.partition("=")[0]]  # a link: its parent (or the parent's state)
+            if isinstance(p.slot, str) and p.slot.partition("=")[0] in share
+            else min((share[q] for q in node.parents), default=1.0)
+            for p in node.parameters])
+        gains.append(exercised * share[node.id] * parent_share)
+    return np.concatenate(gains)
+
+
 def _with_values(config: PriorsConfig, values: np.ndarray, n: int, iterations: int,
-                 prior_weight: float, data_file: str | Path | None = None) -> PriorsConfig:
-    """A new config carrying `values`, each sourced as fitted (on what), its Beta strength
-    the prior's plus the data's, titled as fitted, with a ``[provenance]`` table."""
+                 prior_weight: float, data_file: str | Path | None = None,
+                 gains: np.ndarray | None = None) -> PriorsConfig:
+    """A new config carrying `values`, each sourced as fitted (on what), titled as fitted,
+    with a ``[provenance]`` table; its Beta strength the prior's plus `gains`, the cases
+    that informed it (N for each when not given)."""
     from .provenance import provenance
 
     stamp = provenance(config, data_file)
@@ -323,8 +404,11 @@ def _with_values(config: PriorsConfig, values: np.ndarray, n: int, iterations: i
         "method": f"EM, {iterations} iterations, prior weight {prior_weight:g}",
         "kneebayes_version": stamp.kneebayes_version, "fitted_at": stamp.generated}
     note = f"fitted: {on} (EM, {iterations} iterations, prior weight {prior_weight:g}); prior: "
-    for parameter, value in zip(config.parameters(), values, strict=True):
-        strength = (parameter.value.strength or DEFAULT_STRENGTH) * prior_weight + n
+    gains = np.full(len(values), float(n)) if gains is None else gains
+    for parameter, value, gain in zip(config.parameters(), values, gains, strict=True):
+        # at least a fraction of a case, so that every fitted number keeps a proper Beta
+        strength = (parameter.value.strength or DEFAULT_STRENGTH) * prior_weight + max(
+            float(gain), 0.5)
         key = _set_value(data, parameter, {"mean": float(value), "n": float(strength)},
                          config)
         node = data[parameter.path.split(".", 1)[0]][parameter.node]
