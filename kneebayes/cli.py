@@ -175,12 +175,14 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
+    from .learn import check_fit_arguments
     from .targets import target_failures
     from .writer import write_toml
 
     model = _model(args)
     check_target(args.output, inputs=[args.cases, model.config.path])
     cases = _read_mapped(args, model)
+    check_fit_arguments(args.prior_weight, args.max_iter)  # refused before the note below
     limit = model.limits().loc["fit: dense E-step (all cases at once)"]
     if not limit["available"] and not args.json:  # said before the work, on stderr
         print(f"kneebayes: note: {limit['detail']}; {len(cases):,} cases, at most "

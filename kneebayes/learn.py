@@ -269,16 +269,23 @@ def _sparse_e_step(config: PriorsConfig, data: dict[str, np.ndarray], n: int,
     return e_step
 
 
-def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
-        max_iter: int = 200, tol: float = 1e-7, start: PriorsConfig | None = None,
-        memory_budget: int = DEFAULT_MEMORY_BUDGET, method: str = "compiled",
-        data_file: str | Path | None = None) -> FitResult:
-    """See :meth:`kneebayes.DiagnosticModel.fit`."""
+def check_fit_arguments(prior_weight: float, max_iter: int) -> int:
+    """Refuse a prior weight or an iteration count :func:`fit` cannot use (before any work);
+    return the count."""
     max_iter = check_count(max_iter, "max_iter")
     if isinstance(prior_weight, bool) or not (
             isinstance(prior_weight, (int, float)) and 0 <= prior_weight < float("inf")):
         raise KneebayesError(f"prior_weight: expected a finite number of at least 0, got "
                              f"{shorten(prior_weight)}.")
+    return max_iter
+
+
+def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
+        max_iter: int = 200, tol: float = 1e-7, start: PriorsConfig | None = None,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET, method: str = "compiled",
+        data_file: str | Path | None = None) -> FitResult:
+    """See :meth:`kneebayes.DiagnosticModel.fit`."""
+    max_iter = check_fit_arguments(prior_weight, max_iter)
     data = _data_arrays(config, cases)
     n = len(cases)
     if n == 0:
