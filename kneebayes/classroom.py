@@ -16,7 +16,6 @@ differential is shown beside it, as a second opinion to discuss.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -229,12 +228,10 @@ def score(model: DiagnosticModel, vignette: Vignette, answer: Answer) -> Score:
 
 def model_stamp(model: DiagnosticModel) -> str:
     """The model an answer was shown against: the priors file's title and the first 16 hex
-    digits of its SHA-256 (the file as it is on disk now)."""
-    try:
-        digest = hashlib.sha256(Path(model.config.path).read_bytes()).hexdigest()[:16]
-    except OSError:  # a model built in memory has no file
-        digest = "no file"
-    return f"{model.config.title} (sha256 {digest})"
+    digits of its SHA-256 (see :func:`kneebayes.provenance.priors_sha256`)."""
+    from .provenance import priors_sha256
+
+    return f"{model.config.title} (sha256 {priors_sha256(model.config)[0][:16]})"
 
 
 def answers_path(directory: str | Path, student: str) -> Path:
