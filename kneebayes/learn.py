@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ from .kinds import kind_of, log_distribution, node_log_tables
 from .tables import as_columns, consistent_states, link_design, parent_index, parent_states
 from .uncertainty import DEFAULT_STRENGTH
 from .writer import config_to_data
+
+if TYPE_CHECKING:
+    from .provenance import Provenance
 
 __all__ = ["FitResult", "fit", "perturb"]
 
@@ -308,9 +312,13 @@ def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
             converged = True
             break
         model.values = _m_step(model, stats, alpha, beta)
-    gains = _informed_cases(config, model.values, stats, data, n, memory_budget)
-    fitted = _with_values(config, model.values, n, len(objective), prior_weight, data_file,
-                          gains)
+    from .provenance import provenance
+
+    stamp = provenance(config, data_file)  # hashes the data file: once
+    iterations = len(objective)
+    provisional = _with_values(config, model.values, n, iterations, prior_weight, stamp)
+    gains = _informed_cases(provisional, stats, data, n, memory_budget)
+    fitted = _with_values(config, model.values, n, iterations, prior_weight, stamp, gains)
     return FitResult(fitted, objective, loglik, len(objective), converged)
 
 
@@ -342,22 +350,18 @@ def _exercised(node, counts: np.ndarray) -> np.ndarray:
     return np.full(len(slots), counts.sum())  # a root: every case
 
 
-def _informed_cases(config: PriorsConfig, values: np.ndarray, family: dict,
-                    data: dict[str, np.ndarray], n: int, memory_budget: int) -> np.ndarray:
+def _informed_cases(config: PriorsConfig, family: dict, data: dict[str, np.ndarray], n: int,
+                    memory_budget: int) -> np.ndarray:
     """How many cases informed each parameter: the expected cases whose parent configuration
     exercises it (the E-step's sufficient statistics), times the share of the information
     about the node's own state the data carried: for an observed column, the share of
     cases observing it; for a cause, from its per-case posteriors under the fit
     (:func:`_information_fraction`); for a mechanism, the mean of its parent causes'
-    (its own posteriors are not computed)."""
-    from .engine import CompiledEngine
-    from .sparse import SparseEngine
+    (its own posteriors are not computed). `config` carries the fitted numbers (its
+    strengths are not used)."""
+    from .model import DiagnosticModel
 
-    fitted = _with_values(config, values, n, 0, 0.0)  # the fitted numbers, strengths aside
-    try:
-        engine = CompiledEngine(fitted, memory_budget)
-    except KneebayesError:
-        engine = SparseEngine(fitted, memory_budget)
+    engine = DiagnosticModel(config, memory_budget).engine  # the one engine picker
     findings = as_columns([data.get(x, np.full(n, np.nan)) for x in config.findings], n)
     factors = as_columns([data.get(f, np.full(n, np.nan)) for f in config.factors], n)
     posterior = engine.run(findings, factors).marginals
@@ -367,7 +371,8 @@ def _informed_cases(config: PriorsConfig, values: np.ndarray, family: dict,
         observed = np.zeros(n, dtype=bool) if column is None else ~np.isnan(column)
         if node.role == "cause":
             r = posterior[:, config.causes.index(node.id)]
-            r = np.where(observed, np.nan_to_num(column if column is not None else r), r)
+            if column is not None:  # an observed cause is known in the cases observing it
+                r = np.where(observed, np.nan_to_num(column), r)
             share[node.id] = _information_fraction(r)
         elif node.role != "mechanism":
             share[node.id] = float(observed.mean())
@@ -392,21 +397,22 @@ def _informed_cases(config: PriorsConfig, values: np.ndarray, family: dict,
 
 
 def _with_values(config: PriorsConfig, values: np.ndarray, n: int, iterations: int,
-                 prior_weight: float, data_file: str | Path | None = None,
+                 prior_weight: float, stamp: Provenance | None = None,
                  gains: np.ndarray | None = None) -> PriorsConfig:
-    """A new config carrying `values`, each sourced as fitted (on what), titled as fitted,
-    with a ``[provenance]`` table; its Beta strength the prior's plus `gains`, the cases
-    that informed it (N for each when not given)."""
+    """A new config carrying `values`, each sourced as fitted (on what: `stamp`, the fit's
+    provenance, computed here with no data file when not given), titled as fitted, with a
+    ``[provenance]`` table; its Beta strength the prior's plus `gains`, the cases that
+    informed it (N for each when not given)."""
     from .provenance import provenance
 
-    stamp = provenance(config, data_file)
+    stamp = provenance(config) if stamp is None else stamp
     data = config_to_data(config)
     on = (f"{n} cases of {stamp.data_file} (sha256 {stamp.data_sha256[:16]})"
-          if data_file is not None else f"{n} cases")
+          if stamp.data_file is not None else f"{n} cases")
     data["title"] = f"{config.title} (fitted to {on})"
     data["provenance"] = {
         "fitted_to": stamp.data_file or "a DataFrame (no file)", "cases": n,
-        **({"data_sha256": stamp.data_sha256} if data_file is not None else {}),
+        **({"data_sha256": stamp.data_sha256} if stamp.data_file is not None else {}),
         "started_from": config.title, "started_from_sha256": stamp.priors_sha256,
         "method": f"EM, {iterations} iterations, prior weight {prior_weight:g}",
         "kneebayes_version": stamp.kneebayes_version, "fitted_at": stamp.generated}
