@@ -175,7 +175,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from .learn import check_fit_arguments
+    from .learn import check_fit_arguments, dense_e_step
     from .targets import target_failures
     from .writer import write_toml
 
@@ -183,9 +183,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     check_target(args.output, inputs=[args.cases, model.config.path])
     cases = _read_mapped(args, model)
     check_fit_arguments(args.prior_weight, args.max_iter)  # refused before the note below
-    limit = model.limits().loc["fit: dense E-step (all cases at once)"]
-    if not limit["available"] and not args.json:  # said before the work, on stderr
-        print(f"kneebayes: note: {limit['detail']}; {len(cases):,} cases, at most "
+    dense, detail = dense_e_step(model.config)
+    if not dense and not args.json:  # said before the work, on stderr
+        print(f"kneebayes: note: {detail}; {len(cases):,} cases, at most "
               f"{args.max_iter} iterations.", file=sys.stderr)
     fitted = model.fit(cases, prior_weight=args.prior_weight, max_iter=args.max_iter,
                        data=args.cases)

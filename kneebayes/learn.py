@@ -34,7 +34,7 @@ from .writer import config_to_data
 if TYPE_CHECKING:
     from .provenance import Provenance
 
-__all__ = ["FitResult", "fit", "perturb"]
+__all__ = ["FitResult", "check_fit_arguments", "dense_e_step", "fit", "perturb"]
 
 _CHUNK = 4096
 # Up to these, enumerating the latent states is faster than the sparse engine (2**14 states
@@ -250,6 +250,18 @@ def _enumerable(config: PriorsConfig) -> bool:
     """Whether the dense E-step (every latent state enumerated) is the faster one."""
     return len(config.causes) + len(config.mechanisms) <= _DENSE_LATENT and (
         np.prod(config.factor_cards, dtype=float) <= _DENSE_FACTOR_STATES)
+
+
+def dense_e_step(config: PriorsConfig) -> tuple[bool, str]:
+    """Whether :func:`fit`'s E-step enumerates the latent states (all cases at once), and
+    why, in words: said before a fit starts (no engine is built to tell)."""
+    enumerable = _enumerable(config)
+    return enumerable, (
+        f"{len(config.causes) + len(config.mechanisms)} causes and mechanisms (dense up to "
+        f"{_DENSE_LATENT}) and {math.prod(config.factor_cards):,} joint factor states (up to "
+        f"{_DENSE_FACTOR_STATES:,})" + ("" if enumerable else
+        "; the sparse E-step solves each distinct case apart, about 10 ms a case per EM "
+        "iteration on the shipped 17-cause model"))
 
 
 def _dense_e_step(m: _Model, data: dict[str, np.ndarray], n: int

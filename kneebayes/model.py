@@ -663,7 +663,7 @@ class DiagnosticModel:
         The README states the limits; ``kneebayes check`` prints this table, and ``fit``
         says which E-step it will use before it starts.
         """
-        from .learn import _DENSE_FACTOR_STATES, _DENSE_LATENT, _enumerable
+        from .learn import dense_e_step
         from .validation import recovery_budget
 
         rows = []
@@ -677,14 +677,7 @@ class DiagnosticModel:
                      "information gain)", dense, why))
         rows.append(("posteriors, triage, explain, next_findings, score, evaluate", True,
                      f"on the {type(self.engine).__name__} (exact)"))
-        latent = len(self.causes) + len(self.mechanisms)
-        enumerable = _enumerable(self.config)
-        rows.append(("fit: dense E-step (all cases at once)", enumerable,
-                     f"{latent} causes and mechanisms (dense up to {_DENSE_LATENT}) and "
-                     f"{math.prod(self.config.factor_cards):,} joint factor states (up to "
-                     f"{_DENSE_FACTOR_STATES:,})" + ("" if enumerable else
-                     "; the sparse E-step solves each distinct case apart, about 10 ms a "
-                     "case per EM iteration on the shipped 17-cause model")))
+        rows.append(("fit: dense E-step (all cases at once)", *dense_e_step(self.config)))
         cases, iterations = recovery_budget(self, 20_000)
         rows.append(("validate: parameter recovery on the full cohort", cases == 20_000,
                      f"{cases:,} cases, at most {iterations} EM iterations"))
