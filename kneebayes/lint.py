@@ -36,14 +36,20 @@ no edge to, is warned about."""
 EXTREME_LR_POSITIVE, EXTREME_LR_NEGATIVE = 20.0, 0.05
 
 
-def _why(model: DiagnosticModel, finding: str, cause: str) -> str:
-    """Why a finding may move a cause it has no edge to: a risk factor the cause shares with
-    the causes the finding hangs from (often meant), or else explaining away (rarely)."""
+def _partners(model: DiagnosticModel, finding: str, cause: str) -> dict[str, list[str]]:
+    """The causes the finding hangs from that share a risk factor with `cause`, each with
+    the factors shared."""
     nodes = model.config.nodes
     mine = set(nodes[cause].parents)
     partners = {c: sorted(mine & set(nodes[c].parents))
                 for c in _causes_behind(model.config, finding)}
-    partners = {c: shared for c, shared in partners.items() if shared}
+    return {c: shared for c, shared in partners.items() if shared}
+
+
+def _why(model: DiagnosticModel, finding: str, cause: str) -> str:
+    """Why a finding may move a cause it has no edge to: a risk factor the cause shares with
+    the causes the finding hangs from (often meant), or else explaining away (rarely)."""
+    partners = _partners(model, finding, cause)
     if partners:
         shared = sorted({f for fs in partners.values() for f in fs})
         return (f"it shares the risk factor(s) {', '.join(shared)} with "
@@ -84,7 +90,7 @@ def lint(model: DiagnosticModel) -> pd.DataFrame:
                          f"{r['lr_negative']:.3g} for {cause}: near-diagnostic without being "
                          "marked its defining feature; check its numbers and evidence."))
     rows += _explained_away(model, {(f, c) for _, f, c, _ in rows})
-    rows += [("leaves_target", "", "", line) for line in target_failures(model)]
+    rows += [("leaves_target", "", "", line) for line in target_failures(model, table=table)]
     return pd.DataFrame(rows, columns=["check", "finding", "cause", "message"])
 
 
@@ -95,11 +101,10 @@ def _explained_away(model: DiagnosticModel, seen: set[tuple[str, str]]) -> list[
     pairs are checked, each given each finding its cause hangs from; a finding present, not
     absent (an absent finding raising the other causes is reasoning by exclusion)."""
     config = model.config
-    nodes = config.nodes
     behind = {f: _causes_behind(config, f) for f in config.findings}
     candidates = {
         c: {f for f in config.findings if c not in behind[f] and (f, c) not in seen
-            and not any(set(nodes[c].parents) & set(nodes[o].parents) for o in behind[f])}
+            and not _partners(model, f, c)}
         for c in config.causes}
     rows, worst = [], {}
     for g in config.findings:

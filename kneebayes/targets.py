@@ -180,10 +180,12 @@ def population_check(model: DiagnosticModel, n: int = 40_000, seed: int = 0) -> 
 
 
 def target_failures(model: DiagnosticModel, given: Mapping[str, int] | None = None,
-                    method: str = "compiled") -> list[str]:
-    """One line per finding-cause pair or cluster outside its target (empty: all inside)."""
+                    method: str = "compiled", table: pd.DataFrame | None = None) -> list[str]:
+    """One line per finding-cause pair or cluster outside its target (empty: all inside);
+    `table`: the :func:`implied_likelihood_ratios` already computed for the same `given`."""
     lines = []
-    table = implied_likelihood_ratios(model, given, method)
+    if table is None:
+        table = implied_likelihood_ratios(model, given, method)
     for (x, c), row in table[~table["within"]].iterrows():
         lines.append(
             f"{x} -> {c}: LR+ {row['lr_positive']:.3g} (target {_range(row, 'positive')}), "
