@@ -238,7 +238,7 @@ def evaluate(model: DiagnosticModel, cases: pd.DataFrame, labels: pd.DataFrame |
              others: str = "absent", draws: int = 1000, level: float = 0.95, seed: int = 0,
              ignore_extra: bool = False, data: str | Path | None = None) -> Evaluation:
     """See :meth:`kneebayes.DiagnosticModel.evaluate`."""
-    from .validation import expected_calibration_error
+    from .validation import expected_calibration_error, triage_recall
 
     draws = check_count(draws, "draws", minimum=0)
     rng = np.random.default_rng(check_seed(seed))
@@ -287,21 +287,15 @@ def evaluate(model: DiagnosticModel, cases: pd.DataFrame, labels: pd.DataFrame |
                           "top3": top3.mean() if n else math.nan,
                           **dict(zip(("top3_low", "top3_high"),
                                      wilson_interval(int(top3.sum()), n, level), strict=True))})
-    triage_rows = []
-    for condition in config.triage.causes:
-        mask = labels[condition].to_numpy() == 1
-        if not mask.any():
-            continue
-        got = levels.to_numpy()[mask]
-        raised = int((got != "none").sum())
-        low, high = wilson_interval(raised, int(mask.sum()), level)
-        triage_rows.append({"condition": condition, "cases": int(mask.sum()),
-                            "see_clinician_or_urgent": raised / mask.sum(),
-                            "low": low, "high": high,
-                            "urgent": float((got == "urgent").mean())})
-    triage = pd.DataFrame(triage_rows, columns=["condition", "cases",
-                                                "see_clinician_or_urgent", "low", "high",
-                                                "urgent"]).set_index("condition")
+    # the triage's recall per condition labelled present, as validate computes it, with a
+    # Wilson interval; conditions no case is labelled with are left out
+    triage = triage_recall(labels.eq(1), levels, config.triage.causes)
+    triage = triage[triage["cases"] > 0]
+    raised = (triage["see_clinician_or_urgent"] * triage["cases"]).round().astype(int)
+    intervals = [wilson_interval(r, c, level) for r, c in zip(raised, triage["cases"],
+                                                              strict=True)]
+    triage.insert(2, "low", [low for low, _ in intervals])
+    triage.insert(3, "high", [high for _, high in intervals])
     notes = tuple(f"{c}: no case labels it" for c in config.causes
                   if per_cause.loc[c, "labelled"] == 0)
     return Evaluation(per_cause, accuracy, triage, levels, posterior, labels,
