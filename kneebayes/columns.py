@@ -16,14 +16,13 @@ A column map file (TOML)::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from .config import PriorsConfig
+from .config import PriorsConfig, read_toml
 from .errors import ConfigError, EvidenceError, suggest
 
 __all__ = ["ColumnMap", "read_column_map"]
@@ -98,10 +97,7 @@ def read_column_map(path: str | Path) -> ColumnMap:
     ConfigError
         Naming the file and the key of every malformed entry.
     """
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot be read as TOML: {exc}"], _KIND) from None
+    data = read_toml(path, _KIND)
     problems = [f"{key}: unknown key; expected rename, keep or ignore_extra."
                 for key in set(data) - {"rename", "keep", "ignore_extra"}]
     rename = data.get("rename", {})

@@ -43,6 +43,7 @@ __all__ = [
     "default_priors_path",
     "load_config",
     "parse_config",
+    "read_toml",
 ]
 
 SCHEMA_VERSION = 1
@@ -485,20 +486,27 @@ def load_config(path: str | Path | None = None) -> PriorsConfig:
         Listing every problem found, each with its key path.
     """
     path = default_priors_path() if path is None else Path(path)
+    return parse_config(read_toml(path), str(path))
+
+
+def read_toml(path: str | Path, kind: str = "priors file") -> dict[str, Any]:
+    """A TOML file's tables, or one :class:`ConfigError` naming the file and why it cannot
+    be read (not found, unreadable, not valid TOML, nested too deeply); `kind` names what
+    the file is in that error ("priors file", "vignettes file", ...)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found"]) from None
+        raise ConfigError(str(path), ["file not found"], kind) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot be read: {exc}"]) from None
+        raise ConfigError(str(path), [f"cannot be read: {exc}"], kind) from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), [f"is not valid TOML: {exc}"]) from None
+        raise ConfigError(str(path), [f"is not valid TOML: {exc}"], kind) from None
     except RecursionError:
-        raise ConfigError(str(path), ["expected a priors file of tables and values, got "
-                                      "arrays or tables nested too deeply to read"]) from None
-    return parse_config(data, str(path))
+        raise ConfigError(str(path), [f"expected a {kind} of tables and values, got "
+                                      "arrays or tables nested too deeply to read"],
+                          kind) from None
 
 
 def parse_config(data: Mapping[str, Any], path: str = "<memory>") -> PriorsConfig:

@@ -216,15 +216,10 @@ class Evaluation:
 def read_mapping(path: str | Path) -> dict[str, str | None]:
     """A diagnosis mapping file: TOML with a ``[diagnoses]`` table of diagnosis text ->
     cause id (``""`` for none of the model's causes)."""
-    import tomllib
-
+    from .config import read_toml
     from .errors import ConfigError
 
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot be read as TOML: {exc}"], "mapping file"
-                          ) from None
+    data = read_toml(path, "mapping file")
     table = data.get("diagnoses")
     if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
         raise ConfigError(str(path), ['diagnoses: expected a table of "diagnosis" = '

@@ -3,13 +3,12 @@ should put first, and the teaching point."""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .config import TRIAGE_LEVELS, PriorsConfig
+from .config import TRIAGE_LEVELS, PriorsConfig, read_toml
 from .errors import ConfigError, EvidenceError, suggest
 from .evidence import normalise_evidence
 
@@ -73,10 +72,7 @@ def load(path: str | Path | None = None, config: PriorsConfig | None = None
     if path is None:
         path = Path(str(resources.files("kneebayes").joinpath("vignettes.toml")))
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot be read as TOML: {exc}"], _KIND) from None
+    data = read_toml(path, _KIND)
     problems: list[str] = []
     if data.get("schema_version") != 1:
         problems.append(f"schema_version: expected 1, got {data.get('schema_version')!r}.")
