@@ -401,6 +401,8 @@ class DiagnosticModel:
           table): the expected reduction in the loss of the triage decision, where missing
           a must-not-miss condition costs far more than an unneeded visit. A question whose
           answer cannot change the decision scores 0; ties fall back to information gain.
+          A red-flag rule that an answer would fire is not counted (only the posterior's
+          decision is), so a red-flag question can score 0 though its "yes" is urgent.
           The red-flag rules already fired are a floor no answer can lower (a level reached
           through a posterior threshold is not: a reassuring answer can lower it). When the
           triage is ``urgent``, no question is worth asking: the table comes back

@@ -80,8 +80,9 @@ def next_findings_heading(table: pd.DataFrame) -> str:
         return (f"Which finding to check next: the expected reduction in the loss of the "
                 f"triage decision (the loss table's units; the decision now is "
                 f"'{attrs['decision']}', expected loss {attrs['expected_loss']:.2f}). "
-                "Questions whose answer cannot change the decision score 0 and are ranked "
-                "by information gain (bits).")
+                "Questions whose answer cannot change that decision score 0 and are ranked "
+                "by information gain (bits); a red-flag rule an answer would fire is not "
+                "counted, so screen the red flags too.")
     return (f"Which finding to check next: expected information gain about "
             f"{attrs.get('target', 'the causes')}, in bits (uncertainty now "
             f"{attrs.get('entropy_bits', float('nan')):.2f} bits).")

@@ -221,3 +221,16 @@ def test_the_cli_and_the_report_say_when_a_finding_changes_sides(model, tmp_path
     table = model.explain(case, "lumbar_radiculopathy")
     assert table.at["fadir_positive", "turned_by"] == "groin_pain"
     assert "FADIR test positive = absent counts for" in case_report(model, case, draws=50)
+
+
+def test_the_heading_says_what_the_decision_ranking_does_not_count(model):
+    """A red-flag rule an answer would fire earns the question nothing in the loss (an open
+    question, issue 13's note): the heading must not claim otherwise."""
+    from kneebayes.summary import next_findings_heading
+
+    teen = dict(age=13, sex="male", obesity="yes", anterior_knee_pain="yes",
+                radiates_front_of_thigh="yes", knee_exam_normal="yes")
+    table = model.next_findings(teen)
+    assert model.triage(teen | {"reduced_hip_internal_rotation": "yes"}).level == "urgent"
+    assert table.at["reduced_hip_internal_rotation", "loss_reduction"] == 0
+    assert "a red-flag rule an answer would fire is not counted" in next_findings_heading(table)
