@@ -182,13 +182,17 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     model = _model(args)
     check_target(args.output, inputs=[args.cases, model.config.path])
     cases = _read_mapped(args, model)
-    check_fit_arguments(args.prior_weight, args.max_iter)  # refused before the note below
+    # refused before the note below
+    check_fit_arguments(args.prior_weight, args.max_iter, args.intervals)
     dense, detail = dense_e_step(model.config)
     if not dense and not args.json:  # said before the work, on stderr
+        e_steps = 2 * sum(1 for _ in model.config.parameters())
+        cost = (f"; then {e_steps:,} E-steps for the observed information"
+                if args.intervals == "observed-information" else "")
         print(f"kneebayes: note: {detail}; {len(cases):,} cases, at most "
-              f"{args.max_iter} iterations.", file=sys.stderr)
+              f"{args.max_iter} iterations{cost}.", file=sys.stderr)
     fitted = model.fit(cases, prior_weight=args.prior_weight, max_iter=args.max_iter,
-                       data=args.cases)
+                       data=args.cases, intervals=args.intervals)
     write_toml(fitted.config, args.output, inputs=[args.cases, model.config.path])
     result = fitted.fit_result
     # The data may move a number past what its evidence allows: say which targets the fitted
@@ -198,10 +202,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                + "\n  ".join(left) if left else " Every likelihood-ratio target is met.")
     return _done(args, f"Fitted {len(cases)} cases in {result.iterations} EM iterations "
                  f"({'converged' if result.converged else 'not converged'}; log-likelihood "
-                 f"{result.log_likelihood[-1]:.1f}); wrote the priors file {args.output}."
-                 + targets,
+                 f"{result.log_likelihood[-1]:.1f}); wrote the priors file {args.output}. "
+                 f"Strengths (so credible intervals) from the {result.strengths}." + targets,
                  output=args.output, cases=len(cases), iterations=result.iterations,
-                 converged=bool(result.converged),
+                 converged=bool(result.converged), strengths=result.strengths,
                  log_likelihood=float(result.log_likelihood[-1]), targets_left=left)
 
 
@@ -453,6 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--prior-weight", type=float, default=1.0,
                      help="scales the priors' pseudo-counts (0 = maximum likelihood)")
     fit.add_argument("--max-iter", type=int, default=200)
+    fit.add_argument("--intervals", choices=["observed-information", "informed-cases"],
+                     help="how each fitted number's Beta strength is found (default: the "
+                     "observed information where the E-step is dense, else informed cases)")
     _columns_arguments(fit, "ignore columns that are not nodes of the model")
     fit.set_defaults(run=_cmd_fit)
 

@@ -92,6 +92,11 @@ class Kind:
         return values
 
     @staticmethod
+    def from_fitting_scale(node: Node, scaled: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`fitting_scale`."""
+        return scaled
+
+    @staticmethod
     def m_step(node: Node, values: np.ndarray, counts: np.ndarray, present: np.ndarray,
                alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
         """New parameter values from the expected family counts: `counts` cases per parent
@@ -164,6 +169,13 @@ class NoisyOrKind(Kind):
         leak = values[slots.index("leak")]
         return np.where(np.array(slots, dtype=object) == "leak", values,
                         (values - leak) / (1 - leak))
+
+    @staticmethod
+    def from_fitting_scale(node: Node, scaled: np.ndarray) -> np.ndarray:
+        slots = [p.slot for p in node.parameters]
+        leak = scaled[slots.index("leak")]
+        return np.where(np.array(slots, dtype=object) == "leak", scaled,
+                        1 - (1 - leak) * (1 - scaled))
 
     @staticmethod
     def m_step(node: Node, values: np.ndarray, counts: np.ndarray, present: np.ndarray,

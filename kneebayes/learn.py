@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 
 from .checks import check_count
-from .config import Categorical, NoisyOr, Parameter, PriorsConfig, Table, parse_config
+from .config import Categorical, NoisyOr, Parameter, PriorsConfig, parse_config
 from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import EvidenceError, KneebayesError, shorten, suggest
 from .evidence import read_columns, retired_problem
 from .kinds import kind_of, log_distribution, node_log_tables
-from .tables import as_columns, consistent_states, link_design, parent_index, parent_states
+from .tables import as_columns, consistent_states, parent_index, parent_states
 from .uncertainty import DEFAULT_STRENGTH
 from .writer import config_to_data
 
@@ -57,6 +57,9 @@ class FitResult:
         Log-likelihood of the data after each iteration.
     iterations : int
     converged : bool
+    strengths : str
+        The rule that gave every fitted number its Beta strength, in words (see
+        :mod:`kneebayes.fitted_strength`).
     """
 
     config: PriorsConfig
@@ -64,6 +67,7 @@ class FitResult:
     log_likelihood: list[float]
     iterations: int
     converged: bool
+    strengths: str
 
 
 def _data_arrays(config: PriorsConfig, cases: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -285,10 +289,16 @@ def _sparse_e_step(config: PriorsConfig, data: dict[str, np.ndarray], n: int,
     return e_step
 
 
-def check_fit_arguments(prior_weight: float, max_iter: int) -> int:
-    """Refuse a prior weight or an iteration count :func:`fit` cannot use (before any work);
-    return the count."""
+def check_fit_arguments(prior_weight: float, max_iter: int, intervals: str | None = None
+                        ) -> int:
+    """Refuse a prior weight, an iteration count or an interval rule :func:`fit` cannot use
+    (before any work); return the count."""
+    from .fitted_strength import INTERVAL_RULES
+
     max_iter = check_count(max_iter, "max_iter")
+    if intervals is not None and intervals not in INTERVAL_RULES:
+        raise KneebayesError(f"intervals: expected one of {', '.join(INTERVAL_RULES)}, got "
+                             f"{shorten(intervals)}.")
     if isinstance(prior_weight, bool) or not (
             isinstance(prior_weight, (int, float)) and 0 <= prior_weight < float("inf")):
         raise KneebayesError(f"prior_weight: expected a finite number of at least 0, got "
@@ -299,9 +309,9 @@ def check_fit_arguments(prior_weight: float, max_iter: int) -> int:
 def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
         max_iter: int = 200, tol: float = 1e-7, start: PriorsConfig | None = None,
         memory_budget: int = DEFAULT_MEMORY_BUDGET, method: str = "compiled",
-        data_file: str | Path | None = None) -> FitResult:
+        data_file: str | Path | None = None, intervals: str | None = None) -> FitResult:
     """See :meth:`kneebayes.DiagnosticModel.fit`."""
-    max_iter = check_fit_arguments(prior_weight, max_iter)
+    max_iter = check_fit_arguments(prior_weight, max_iter, intervals)
     data = _data_arrays(config, cases)
     n = len(cases)
     if n == 0:
@@ -328,93 +338,65 @@ def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
 
     stamp = provenance(config, data_file)  # hashes the data file: once
     iterations = len(objective)
-    provisional = _with_values(config, model.values, n, iterations, prior_weight, stamp)
-    gains = _informed_cases(provisional, stats, data, n, memory_budget)
-    fitted = _with_values(config, model.values, n, iterations, prior_weight, stamp, gains)
-    return FitResult(fitted, objective, loglik, len(objective), converged)
+    strengths, rule = _fitted_strengths(config, model, e_step, data, n, alpha, beta,
+                                        prior_weight, intervals, stats, memory_budget, dense)
+    fitted = _with_values(config, model.values, n, iterations, prior_weight, stamp,
+                          strengths, rule)
+    return FitResult(fitted, objective, loglik, iterations, converged, rule)
 
 
-def _information_fraction(r: np.ndarray) -> float:
-    """The share of the information a fully observed binary node would carry, from its
-    per-case posteriors `r`: 1 - mean(r(1-r)) / (rbar(1-rbar)) (1 when every r is 0 or 1,
-    0 when every r is the base rate: Louis' missing information, per case)."""
-    mean = float(r.mean())
-    if not 0 < mean < 1:
-        return 1.0
-    return float(np.clip(1 - np.mean(r * (1 - r)) / (mean * (1 - mean)), 0.0, 1.0))
+def _fitted_strengths(config: PriorsConfig, model: _Values, e_step, data: dict, n: int,
+                      alpha: np.ndarray, beta: np.ndarray, prior_weight: float,
+                      intervals: str | None, family: dict, memory_budget: int, dense: bool
+                      ) -> tuple[np.ndarray, str]:
+    """Every fitted number's Beta strength, and the rule that gave it, in words (see
+    :mod:`kneebayes.fitted_strength`; `family` is the last E-step's)."""
+    from . import fitted_strength as rules
 
+    values = model.values.copy()
+    prior = np.array([(p.value.strength or DEFAULT_STRENGTH) * prior_weight
+                      for p in config.parameters()])
+    provisional = _with_values(config, values, n, 0, prior_weight)
+    # the informed cases: the rule where the observed information is not used, and for the
+    # numbers it leaves out
+    strengths = prior + np.maximum(rules.informed_cases(provisional, family, data, n,
+                                                        memory_budget), rules.MIN_STRENGTH)
+    if not (intervals == "observed-information" or (intervals is None and dense)):
+        return strengths, ("informed cases" if intervals == "informed-cases" else
+                           "informed cases (the sparse E-step: the observed information "
+                           "would take two E-steps per fitted number; ask for it with "
+                           "intervals='observed-information')")
 
-def _exercised(node, counts: np.ndarray) -> np.ndarray:
-    """The expected number of cases whose parent configuration exercises each of a node's
-    parameters, from its E-step family counts (cases per parent configuration)."""
-    slots = [p.slot for p in node.parameters]
-    if isinstance(node.cpd, NoisyOr) and node.parents:
-        design = link_design(node.cpd)  # parent configurations x links
-        # the leak is learnt where no link is active (elsewhere it is confounded with them)
-        out = np.full(len(slots), counts @ (design.sum(axis=1) == 0))
-        for j, name in enumerate(node.cpd.weights):
-            out[slots.index(name)] = counts @ design[:, j]
-        return out
-    if isinstance(node.cpd, Table):
-        out = np.zeros(len(slots))
-        np.add.at(out, kind_of(node)._rows(node), counts)
-        return out
-    return np.full(len(slots), counts.sum())  # a root: every case
+    def family_at(at: np.ndarray) -> dict:
+        model.values = at
+        return e_step(model, data, n)[0]
 
-
-def _informed_cases(config: PriorsConfig, family: dict, data: dict[str, np.ndarray], n: int,
-                    memory_budget: int) -> np.ndarray:
-    """How many cases informed each parameter: the expected cases whose parent configuration
-    exercises it (the E-step's sufficient statistics), times the share of the information
-    about the node's own state the data carried: for an observed column, the share of
-    cases observing it; for a cause, from its per-case posteriors under the fit
-    (:func:`_information_fraction`); for a mechanism, the mean of its parent causes'
-    (its own posteriors are not computed). `config` carries the fitted numbers (its
-    strengths are not used)."""
-    from .model import DiagnosticModel
-
-    engine = DiagnosticModel(config, memory_budget).engine  # the one engine picker
-    findings = as_columns([data.get(x, np.full(n, np.nan)) for x in config.findings], n)
-    factors = as_columns([data.get(f, np.full(n, np.nan)) for f in config.factors], n)
-    posterior = engine.run(findings, factors).marginals
-    share: dict[str, float] = {}
-    for node in config.nodes.values():
-        column = data.get(node.id)
-        observed = np.zeros(n, dtype=bool) if column is None else ~np.isnan(column)
-        if node.role == "cause":
-            r = posterior[:, config.causes.index(node.id)]
-            if column is not None:  # an observed cause is known in the cases observing it
-                r = np.where(observed, np.nan_to_num(column), r)
-            share[node.id] = _information_fraction(r)
-        elif node.role != "mechanism":
-            share[node.id] = float(observed.mean())
-    for node in config.nodes.values():
-        if node.role == "mechanism":
-            parents = [share[p] for p in node.parents if p in share]
-            share[node.id] = float(np.mean(parents)) if parents else 0.0
-    gains = []
-    for node in config.nodes.values():
-        counts, _ = family[node.id]
-        exercised = _exercised(node, np.asarray(counts, dtype=float))
-        # Which parent configuration a case was in is itself uncertain when a parent is
-        # latent: a link learns from a case only as far as its parent's state is known,
-        # the leak and a table row as far as all of them are.
-        parent_share = np.array([
-            share[p.slot.partition("=")[0]]  # a link: its parent (or the parent's state)
-            if isinstance(p.slot, str) and p.slot.partition("=")[0] in share
-            else min((share[q] for q in node.parents), default=1.0)
-            for p in node.parameters])
-        gains.append(exercised * share[node.id] * parent_share)
-    return np.concatenate(gains)
+    held = rules.held_fixed(config, values)
+    information = rules.observed_information(config, values, family_at, alpha, beta, held)
+    model.values = values
+    try:
+        laplace = rules.strengths_from_information(config, values, information, held)
+    except rules.NotPositiveDefinite:
+        return strengths, ("informed cases, because the observed information is not "
+                           "positive definite (a number nothing informs, or a fit not "
+                           "converged)")
+    bounds = int(held.sum()) - sum(len(config.parameter_columns[f]) for f in config.factors
+                                   if isinstance(config.nodes[f].cpd, Categorical))
+    return np.where(held, strengths, laplace), (
+        f"observed information (Laplace approximation, {2 * (~held).sum()} E-steps)"
+        + (f"; informed cases for the {bounds} number(s) fitted to 0 or 1" if bounds else "")
+        + ("; the categorical factors' states: prior plus the cases observing them"
+           if held.sum() > bounds else ""))
 
 
 def _with_values(config: PriorsConfig, values: np.ndarray, n: int, iterations: int,
                  prior_weight: float, stamp: Provenance | None = None,
-                 gains: np.ndarray | None = None) -> PriorsConfig:
+                 strengths: np.ndarray | None = None, rule: str | None = None
+                 ) -> PriorsConfig:
     """A new config carrying `values`, each sourced as fitted (on what: `stamp`, the fit's
     provenance, computed here with no data file when not given), titled as fitted, with a
-    ``[provenance]`` table; its Beta strength the prior's plus `gains`, the cases that
-    informed it (N for each when not given)."""
+    ``[provenance]`` table; each number's Beta strength from `strengths` (given by `rule`,
+    in words), or the prior's plus N when not given."""
     from .provenance import provenance
 
     stamp = provenance(config) if stamp is None else stamp
@@ -427,13 +409,14 @@ def _with_values(config: PriorsConfig, values: np.ndarray, n: int, iterations: i
         **({"data_sha256": stamp.data_sha256} if stamp.data_file is not None else {}),
         "started_from": config.title, "started_from_sha256": stamp.priors_sha256,
         "method": f"EM, {iterations} iterations, prior weight {prior_weight:g}",
+        **({"strengths": rule} if rule is not None else {}),
         "kneebayes_version": stamp.kneebayes_version, "fitted_at": stamp.generated}
     note = f"fitted: {on} (EM, {iterations} iterations, prior weight {prior_weight:g}); prior: "
-    gains = np.full(len(values), float(n)) if gains is None else gains
-    for parameter, value, gain in zip(config.parameters(), values, gains, strict=True):
-        # at least a fraction of a case, so that every fitted number keeps a proper Beta
-        strength = (parameter.value.strength or DEFAULT_STRENGTH) * prior_weight + max(
-            float(gain), 0.5)
+    parameters = list(config.parameters())
+    if strengths is None:
+        strengths = np.array([(p.value.strength or DEFAULT_STRENGTH) * prior_weight + n
+                              for p in parameters])
+    for parameter, value, strength in zip(parameters, values, strengths, strict=True):
         key = _set_value(data, parameter, {"mean": float(value), "n": float(strength)},
                          config)
         node = data[parameter.path.split(".", 1)[0]][parameter.node]
