@@ -10,17 +10,22 @@ give the strength; :func:`kneebayes.learn.fit` picks one (``intervals``).
     (2000, JRSS B 62:257) propose for EM: by central differences of the gradient, each
     gradient from one E-step by Fisher's identity (the gradient of the log posterior equals
     that of the expected complete-data log posterior under the E-step at the same values).
-    Its inverse's diagonal is each number's variance, and the Beta with the fitted mean and
-    that variance has strength ``m (1 - m) / var - 1``. The off-diagonal terms carry what
-    the data cannot tell apart (which latent parent explains a finding), which no
-    per-number count can. Two E-steps per fitted number.
+    All on the fitting scale (a noisy-OR link as its activation probability, so that the
+    leak and the links vary independently). Its inverse, carried to the file's numbers,
+    gives each number's variance, and the Beta with the fitted mean and that variance has
+    strength ``m (1 - m) / var - 1``. The off-diagonal terms carry what the data cannot
+    tell apart (which latent parent explains a finding), which no per-number count can.
+    Two E-steps per fitted number. Numbers fitted to a bound (0 or 1: maximum likelihood
+    puts a finding never seen there) have no curvature to read and take the informed
+    cases; so does the whole fit, and :class:`NotPositiveDefinite` says why, when the
+    information is not positive definite.
 ``"informed-cases"``
     The prior's strength plus the expected number of cases that informed the number (the
     E-step's sufficient statistics times the share of the information about the node and
     its latent parents the data carried). One engine pass, but it counts the uncertainty
     about which latent state each case was in only in part, so its intervals are too
-    narrow for numbers that hang on latent causes (``tests/test_learning.py`` measures
-    both rules' coverage).
+    narrow for numbers that hang on latent causes (``tests/test_fitted_strength.py``
+    checks the first rule's coverage; the README gives both rules').
 
 A categorical factor's states share one Dirichlet strength; under either rule it is the
 prior's plus the cases that observe the factor (a root learns from the cases that see it).
@@ -180,9 +185,8 @@ def strengths_from_information(config: PriorsConfig, values: np.ndarray,
                               - kind.from_fitting_scale(node, down)) / (2 * step[j])
         block = covariance[np.ix_(cols, cols)]
         variance[cols] = np.einsum("ij,jk,ik->i", jacobian, block, jacobian)
-    mean = values
     with np.errstate(divide="ignore", invalid="ignore"):
-        strength = np.maximum(mean * (1 - mean) / variance - 1, MIN_STRENGTH)
+        strength = np.maximum(values * (1 - values) / variance - 1, MIN_STRENGTH)
     return np.where(held, np.nan, strength)
 
 

@@ -41,12 +41,12 @@ def tiny_setting(tiny_model):
     start = learn.perturb(tiny_model.config, scale=0.4, seed=3)
     cases = tiny_model.sample(400, seed=2, missing=0.3, latent=False)
     values = np.array([p.value.mean for p in start.parameters()])
-    return tiny_model.config, cases, values, _log_posterior_at(tiny_model.config, cases)
+    return tiny_model.config, values, _log_posterior_at(tiny_model.config, cases)
 
 
 def test_the_gradient_is_the_derivative_of_the_log_posterior(tiny_setting):
     """Fisher's identity, away from the fit's optimum (where the gradient is not 0)."""
-    config, cases, values, (log_posterior, family_at, alpha, beta) = tiny_setting
+    config, values, (log_posterior, family_at, alpha, beta) = tiny_setting
     got = rules.gradient(config, values, family_at(values), alpha, beta)
     scaled = rules._scaled(config, values)
     for j, parameter in enumerate(config.parameters()):
@@ -61,7 +61,7 @@ def test_the_gradient_is_the_derivative_of_the_log_posterior(tiny_setting):
 
 
 def test_the_observed_information_is_the_curvature_of_the_log_posterior(tiny_setting):
-    config, cases, values, (log_posterior, family_at, alpha, beta) = tiny_setting
+    config, values, (log_posterior, family_at, alpha, beta) = tiny_setting
     held = rules.held_fixed(config, values)
     assert not held.any()  # tiny has no categorical factor; nothing is at a bound
     information = rules.observed_information(config, values, family_at, alpha, beta, held)
