@@ -431,18 +431,29 @@ class PartitionFailed(EvidenceError):
 
 
 def _score_partition(frame: pd.DataFrame, model: DiagnosticModel, id_column: str | None,
-                     partition_info: dict | None = None) -> pd.DataFrame:
+                     columns: ColumnMap | None = None, partition_info: dict | None = None
+                     ) -> pd.DataFrame:
     if id_column is not None:
         frame = frame.set_index(id_column)
     try:
-        return model.score(frame)
+        return _score_frame(model, frame, columns)
     except EvidenceError as exc:
         number = (partition_info or {}).get("number", -1)
         raise PartitionFailed(str(exc), number) from None
 
 
+def _score_frame(model: DiagnosticModel, frame: pd.DataFrame,
+                 columns: ColumnMap | None = None) -> pd.DataFrame:
+    """:meth:`DiagnosticModel.score`, with a column map's kept columns first, as they came."""
+    if columns is None:
+        return model.score(frame)
+    cases, kept = columns.apply(frame, model.config)
+    return pd.concat([kept, model.score(cases)], axis=1)
+
+
 def score_dask(ddf: dd.DataFrame, model: DiagnosticModel | None = None,
-               id_column: str | None = None) -> dd.DataFrame:
+               id_column: str | None = None, columns: ColumnMap | None = None
+               ) -> dd.DataFrame:
     """Score a Dask DataFrame partition by partition (lazy; call ``.compute()`` or write it).
 
     Parameters
@@ -454,17 +465,20 @@ def score_dask(ddf: dd.DataFrame, model: DiagnosticModel | None = None,
         each worker compiles its own engine once per partition).
     id_column : str, optional
         A column of case ids, made each partition's index (no shuffle).
+    columns : ColumnMap, optional
+        Rename the columns to the model's ids, pass the kept ones through (first, as they
+        came in), drop the others it ignores (:mod:`kneebayes.columns`).
 
     Returns
     -------
     dask.dataframe.DataFrame
-        Same partitions; the columns of :meth:`DiagnosticModel.score`.
+        Same partitions; the kept columns, then those of :meth:`DiagnosticModel.score`.
     """
     from .model import load_model
 
     model = load_model() if model is None else model
-    meta = _score_partition(ddf._meta, model, id_column)
-    return ddf.map_partitions(_score_partition, model, id_column, meta=meta)
+    meta = _score_partition(ddf._meta, model, id_column, columns)
+    return ddf.map_partitions(_score_partition, model, id_column, columns, meta=meta)
 
 
 def _dask_inputs(source: str) -> list[str]:
@@ -479,7 +493,8 @@ def _dask_inputs(source: str) -> list[str]:
 
 
 def _explain_partition(model: DiagnosticModel, ddf: dd.DataFrame, id_column: str | None,
-                       failed: PartitionFailed) -> EvidenceError:
+                       failed: PartitionFailed, columns: ColumnMap | None = None
+                       ) -> EvidenceError:
     """Re-score the failed partition locally with its rows numbered as in the whole input,
     so that the message names the row a user can find."""
     import dask
@@ -492,7 +507,7 @@ def _explain_partition(model: DiagnosticModel, ddf: dd.DataFrame, id_column: str
     frame = ddf.partitions[failed.partition].compute()
     frame.index = pd.RangeIndex(offset, offset + len(frame), name=ROW_COLUMN)
     try:
-        model.score(frame)
+        _score_frame(model, frame, columns)
     except EvidenceError as exc:
         return exc
     return EvidenceError(str(failed))
@@ -505,6 +520,7 @@ def score_dask_file(
     id_column: str | None = None,
     scheduler: str | None = None,
     partition_bytes: int | str = "64MB",
+    columns: ColumnMap | None = None,
 ) -> pd.Series:
     """Score a CSV or Parquet file (or glob of files) with Dask, for data larger than memory.
 
@@ -526,6 +542,8 @@ def score_dask_file(
     partition_bytes : int or str
         Bytes of CSV per partition (Dask's ``blocksize``); Parquet files are partitioned by
         their row groups.
+    columns : ColumnMap, optional
+        As for :func:`score_file`: the kept columns go out first, as they came in.
 
     Returns
     -------
@@ -561,7 +579,7 @@ def score_dask_file(
             _check_columns(Path(inputs[0]), schema.names, id_column)
             id_column = id_column or _stored_index(schema)
         ddf = dd.read_parquet(source, index=False)
-    scored = score_dask(ddf, model, id_column)
+    scored = score_dask(ddf, model, id_column, columns)
     keep_index = id_column is not None
     cluster = None
     if scheduler is None:
@@ -579,7 +597,7 @@ def score_dask_file(
                 # Zero-padded part names: readers list a dataset's files in name order, and
                 # 'part.10' would otherwise come before 'part.2', reordering the rows.
                 write = scored.to_parquet(str(part), write_index=keep_index, compute=False,
-                                          schema=_dask_schema(model),
+                                          schema=_dask_schema(model, ddf, columns),
                                           name_function=lambda i: f"part.{i:06d}.parquet")
             # Counted per partition and added here: Dask's value_counts would shuffle.
             counts = scored["triage"].map_partitions(_level_counts, meta=_level_counts(None))
@@ -589,7 +607,7 @@ def score_dask_file(
                     warnings.filterwarnings("ignore", "Computing mixed collections")
                     _, counts = dask.compute(write, counts)
             except PartitionFailed as failed:
-                raise _explain_partition(model, ddf, id_column, failed) from None
+                raise _explain_partition(model, ddf, id_column, failed, columns) from None
     finally:
         if cluster is not None:
             cluster.close()
@@ -606,8 +624,15 @@ def _level_counts(triage: pd.Series | None) -> pd.Series:
     return triage.value_counts().reindex(index, fill_value=0).astype("int64")
 
 
-def _dask_schema(model: DiagnosticModel) -> dict:
-    """Explicit Arrow types for the score columns: Dask would otherwise infer them from its
-    placeholder rows and fail on the text columns (ArrowInvalid)."""
+def _dask_schema(model: DiagnosticModel, ddf: dd.DataFrame,
+                 columns: ColumnMap | None = None) -> dict:
+    """Explicit Arrow types for the score columns and the kept ones (their input's type;
+    text from a CSV): Dask would otherwise infer them from its placeholder rows and fail
+    on the text columns (ArrowInvalid)."""
+    import pyarrow as pa
+
     schema = _score_schema(model)
-    return dict(zip(schema.names, schema.types, strict=True))
+    kept = pa.Schema.from_pandas(ddf._meta[list(columns.keep if columns else ())],
+                                 preserve_index=False)
+    types = {f.name: pa.string() if pa.types.is_null(f.type) else f.type for f in kept}
+    return {**types, **dict(zip(schema.names, schema.types, strict=True))}

@@ -298,10 +298,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     model = _model(args)
     columns = _column_map(args)
     if args.dask:
-        if columns is not None:
-            raise KneebayesError("--columns / --ignore-extra: not yet with --dask; score "
-                                 "without --dask, or drop the extra columns first.")
-        levels = score_dask_file(model, args.cases, args.output, args.id_column, args.scheduler)
+        levels = score_dask_file(model, args.cases, args.output, args.id_column, args.scheduler,
+                                 columns=columns)
     else:
         levels = score_file(model, args.cases, args.output, args.id_column,
                             progress=False if args.no_progress else None, columns=columns)

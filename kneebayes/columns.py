@@ -105,8 +105,14 @@ def read_column_map(path: str | Path) -> ColumnMap:
         problems.append(f'rename: expected a table of "file column" = "model id", got '
                         f"{rename!r}.")
         rename = {}
-    keep = data.get("keep", {}).get("columns", []) if isinstance(data.get("keep"), dict) \
-        else data.get("keep", [])
+    if isinstance(data.get("keep"), dict):
+        # a key written after [keep] belongs to it: ignore_extra there would do nothing
+        problems += [f"keep.{key}: unknown key; [keep] takes columns only (write "
+                     f"{key} before any [table] to set it for the whole map)."
+                     for key in set(data["keep"]) - {"columns"}]
+        keep = data["keep"].get("columns", [])
+    else:
+        keep = data.get("keep", [])
     if not isinstance(keep, list) or not all(isinstance(c, str) for c in keep):
         problems.append(f"keep.columns: expected an array of column names, got {keep!r}.")
         keep = []

@@ -67,11 +67,33 @@ def test_bad_maps_are_refused(first_model, tmp_path):
     assert "in the column map file" in str(caught.value)
     assert "rename: expected a table" in str(caught.value) and "keeps: unknown key" in str(
         caught.value)
+    bad.write_text('[keep]\ncolumns = ["site"]\nignore_extra = true\n')  # under [keep]
+    with pytest.raises(ConfigError, match=r"keep\.ignore_extra: unknown key.*before any"):
+        read_column_map(bad)
     with pytest.raises(EvidenceError, match=r"rename\.'Groin' = 'grion_pain'.*groin_pain"):
         ColumnMap({"Groin": "grion_pain"}).check(first_model.config)
     with pytest.raises(EvidenceError, match=r"keep.columns \['site'\] are not columns"):
         ColumnMap(keep=("site",)).apply(pd.DataFrame({"groin_pain": [1]}), first_model.config)
-    (tmp_path / "c.csv").write_text("case_id,groin_pain\na,yes\n")
-    done = run("score", "--priors", str(first_model.config.path), "c.csv", "-o", "o.csv",
-               "--id-column", "case_id", "--dask", "--ignore-extra", cwd=tmp_path)
-    assert done.returncode == 2 and "not yet with --dask" in done.stderr
+
+
+def test_dask_scores_through_the_map_as_score_does(default_model, tmp_path):
+    pytest.importorskip("distributed")
+    (tmp_path / "clinic.csv").write_text(CLINIC)
+    (tmp_path / "cols.toml").write_text("ignore_extra = true\n" + MAP)
+    common = ["clinic.csv", "--id-column", "Case ID", "--columns", "cols.toml"]
+    done = run("score", *common, "-o", "plain.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    plain = pd.read_csv(tmp_path / "plain.csv", dtype=str, keep_default_na=False)
+    for output in ("dask.csv", "dask.parquet"):
+        done = run("score", *common, "--dask", "-o", output, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        if output.endswith(".csv"):
+            got = pd.read_csv(tmp_path / output, dtype=str, keep_default_na=False)
+        else:
+            got = pd.read_parquet(tmp_path / output).reset_index()
+        assert list(got.columns) == list(plain.columns)
+        for name in ("Case ID", "visit_date", "clinician", "triage", "red_flags"):
+            assert list(got[name]) == list(plain[name]), name  # as they came in
+        causes = list(default_model.causes)
+        pd.testing.assert_frame_equal(got[causes].astype(float), plain[causes].astype(float),
+                                      check_exact=False, atol=1e-12)
