@@ -112,9 +112,9 @@ def test_fitted_ninety_percent_intervals_cover_the_truth_about_ninety_percent_of
         first_model):
     """Issue 14: the first vocabulary (213 numbers the information covers), 600 cases
     with the causes hidden and 30% of findings missing, the true numbers drawn from the
-    prior the fit uses. Measured at 800-2,000 cases over five draws: 0.886-0.925 (the
-    informed-cases rule 0.83-0.89, its latent causes' numbers 0.73-0.80; strengths
-    growing by N 0.40-0.44)."""
+    prior the fit uses. Measured over eight draws at 600-2,000 cases: 0.85-0.93, mean 0.90
+    (this draw 0.854); the informed-cases rule 0.83-0.89, mean 0.87, and for the causes'
+    own numbers 0.73-0.90 against 0.85-0.95; strengths growing by N 0.40-0.44."""
     config = first_model.config
     truth_model = _drawn_from_the_prior(config, seed=7)
     cases = truth_model.sample(600, seed=7, missing=0.3, latent=False)
@@ -126,10 +126,18 @@ def test_fitted_ninety_percent_intervals_cover_the_truth_about_ninety_percent_of
     mean = np.array([p.value.mean for p in parameters])
     strength = np.array([p.value.strength for p in parameters])
     covered = _coverage(truth, mean, strength)
-    assert 0.84 <= covered.mean() <= 0.96, covered.mean()
+    assert 0.82 <= covered.mean() <= 0.96, covered.mean()
     prior = np.array([p.value.strength or 20.0 for p in config.parameters()])
     by_n = _coverage(truth, mean, prior + len(cases)).mean()
     assert by_n < 0.6, by_n  # the old rule, for contrast
+    counted = first_model.fit(cases, intervals="informed-cases")  # the sparse E-step's rule
+    informed = _coverage(truth, mean, np.array(
+        [p.value.strength for p in counted.config.parameters()]))
+    causes = np.array([p.path.startswith("causes.") for p in parameters])
+    assert informed.mean() >= 0.75, informed.mean()
+    # where the two differ: the numbers of the causes no case observed
+    assert informed[causes].mean() < covered[causes].mean(), (informed[causes].mean(),
+                                                              covered[causes].mean())
     paths = [p.path for p in parameters]
     # a latent cause's base rate gains far fewer than N; a fully observed factor's about N
     hip = paths.index("causes.hip_referred_pain.base")
