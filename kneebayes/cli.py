@@ -11,6 +11,7 @@ from pathlib import Path
 from .engine import DEFAULT_MEMORY_BUDGET
 from .errors import EvidenceError, KneebayesError, shorten
 from .evaluation import OTHERS
+from .fitted_strength import INTERVAL_RULES
 from .model import METHODS, DiagnosticModel, load_model
 from .outputs import Interrupted, check_signals, check_target, signals_raise, write_text
 from .reasoning import RANKINGS, reversal_notes
@@ -175,6 +176,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
+    from .fitted_strength import information_e_steps
     from .learn import check_fit_arguments, dense_e_step
     from .targets import target_failures
     from .writer import write_toml
@@ -186,8 +188,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     check_fit_arguments(args.prior_weight, args.max_iter, args.intervals)
     dense, detail = dense_e_step(model.config)
     if not dense and not args.json:  # said before the work, on stderr
-        e_steps = 2 * sum(1 for _ in model.config.parameters())
-        cost = (f"; then {e_steps:,} E-steps for the observed information"
+        cost = (f"; then up to {information_e_steps(model.config):,} E-steps for the "
+                "observed information"
                 if args.intervals == "observed-information" else "")
         print(f"kneebayes: note: {detail}; {len(cases):,} cases, at most "
               f"{args.max_iter} iterations{cost}.", file=sys.stderr)
@@ -455,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--prior-weight", type=float, default=1.0,
                      help="scales the priors' pseudo-counts (0 = maximum likelihood)")
     fit.add_argument("--max-iter", type=int, default=200)
-    fit.add_argument("--intervals", choices=["observed-information", "informed-cases"],
+    fit.add_argument("--intervals", choices=INTERVAL_RULES,
                      help="how each fitted number's Beta strength is found (default: the "
                      "observed information where the E-step is dense, else informed cases)")
     _columns_arguments(fit, "ignore columns that are not nodes of the model")

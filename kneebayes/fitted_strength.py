@@ -9,7 +9,8 @@ give the strength; :func:`kneebayes.learn.fit` picks one (``intervals``).
     Hessian of the log posterior at the fitted values) is found as Jamshidian & Jennrich
     (2000, JRSS B 62:257) propose for EM: by central differences of the gradient, each
     gradient from one E-step by Fisher's identity (the gradient of the log posterior equals
-    that of the expected complete-data log posterior under the E-step at the same values).
+    that of the expected complete-data log posterior under the E-step at the same values),
+    in closed form per kind of table.
     All on the fitting scale (a noisy-OR link as its activation probability, so that the
     leak and the links vary independently). Its inverse, carried to the file's numbers,
     gives each number's variance, and the Beta with the fitted mean and that variance has
@@ -17,8 +18,9 @@ give the strength; :func:`kneebayes.learn.fit` picks one (``intervals``).
     tell apart (which latent parent explains a finding), which no per-number count can.
     Two E-steps per fitted number. Numbers fitted to a bound (0 or 1: maximum likelihood
     puts a finding never seen there) have no curvature to read and take the informed
-    cases; so does the whole fit, and :class:`NotPositiveDefinite` says why, when the
-    information is not positive definite.
+    cases, and so does a number with no curvature of its own once the others are known
+    (:func:`uninformed`); the whole fit does, and :class:`NotPositiveDefinite` says why,
+    when what is left is still not positive definite.
 ``"informed-cases"``
     The prior's strength plus the expected number of cases that informed the number (the
     E-step's sufficient statistics times the share of the information about the node and
@@ -38,31 +40,42 @@ from collections.abc import Callable
 import numpy as np
 
 from .config import Categorical, NoisyOr, PriorsConfig, Table
-from .kinds import kind_of, log_distribution
+from .kinds import kind_of
 from .tables import as_columns, link_design
 
-__all__ = ["INTERVAL_RULES", "NotPositiveDefinite", "gradient", "held_fixed",
-           "informed_cases", "observed_information", "strengths_from_information"]
+__all__ = [
+    "INTERVAL_RULES",
+    "MIN_STRENGTH",
+    "NotPositiveDefinite",
+    "gradient",
+    "held_fixed",
+    "information_e_steps",
+    "informed_cases",
+    "observed_information",
+    "strengths_from_information",
+    "uninformed",
+]
 
 INTERVAL_RULES = ("observed-information", "informed-cases")
 
-# Steps, relative to each number's distance from 0 or 1 on the fitting scale: the inner one
-# differentiates the expected complete-data log posterior (cheap and smooth), the outer one
-# the gradient between E-steps (each exact, so rounding sets the floor: ~1e-6 of the
-# curvature). tests/test_learning.py checks both against differences of the log posterior.
-_INNER_STEP, _OUTER_STEP = 1e-5, 1e-3
+# The outer step, relative to each number's distance from 0 or 1 on the fitting scale:
+# each gradient is exact (closed form from an exact E-step), so rounding sets the floor
+# (~1e-6 of the curvature). tests/test_fitted_strength.py checks the information against
+# second differences of the log posterior itself.
+_OUTER_STEP = 1e-3
 # A number this close to 0 or 1 on the fitting scale sits at the fit's floor (kinds._FLOOR):
 # a bound, where the log posterior has no maximum to read a curvature from.
 _AT_BOUND = 1e-5
+_JACOBIAN_STEP = 1e-6  # each kind's map is linear in each number: any step is exact
 MIN_STRENGTH = 0.5  # at least half a case, so that every fitted number keeps a proper Beta
 
 Family = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 class NotPositiveDefinite(ValueError):
-    """The observed information has a direction with no curvature, or negative curvature
-    (nothing informs some number, or the fit has not converged): the Laplace approximation
-    does not hold."""
+    """The observed information has a direction with no curvature, or negative curvature,
+    or is not finite (nothing informs some numbers together, or the fit has not
+    converged): the Laplace approximation does not hold."""
 
 
 def _scaled(config: PriorsConfig, values: np.ndarray) -> np.ndarray:
@@ -83,45 +96,40 @@ def _values(config: PriorsConfig, scaled: np.ndarray) -> np.ndarray:
     return out
 
 
+def _categorical(config: PriorsConfig) -> np.ndarray:
+    return np.array([isinstance(config.nodes[p.node].cpd, Categorical)
+                     for p in config.parameters()])
+
+
+def information_e_steps(config: PriorsConfig) -> int:
+    """At most how many E-steps the observed information takes after a fit: two per
+    number it covers (every number but categorical factors' states)."""
+    return 2 * int((~_categorical(config)).sum())
+
+
 def held_fixed(config: PriorsConfig, values: np.ndarray) -> np.ndarray:
     """The parameters the observed information leaves out (held at their fitted values):
     categorical factors' states (they sum to one) and numbers fitted to a bound."""
     scaled = _scaled(config, values)
-    categorical = np.array([isinstance(config.nodes[p.node].cpd, Categorical)
-                            for p in config.parameters()])
-    return categorical | (np.minimum(scaled, 1 - scaled) < _AT_BOUND)
+    return _categorical(config) | (np.minimum(scaled, 1 - scaled) < _AT_BOUND)
 
 
 def gradient(config: PriorsConfig, values: np.ndarray, family: Family, alpha: np.ndarray,
              beta: np.ndarray) -> np.ndarray:
     """The gradient of the log posterior on the fitting scale at `values`, by Fisher's
     identity, from the E-step's expected family counts at the same `values` (0 for
-    categorical factors).
-
-    Each node's expected complete-data log posterior, the sum over parent configurations
-    of ``N1 log p + (N - N1) log(1 - p)`` plus ``alpha log t + beta log(1 - t)`` over its
-    numbers ``t`` on the fitting scale, is differentiated in those numbers by central
-    differences (every kind of table through its ``log_table``: a new kind needs nothing
-    here).
-    """
-    out = np.zeros(len(values))
+    categorical factors): each kind's closed-form gradient of its expected complete-data
+    log-likelihood (:meth:`kneebayes.kinds.Kind.log_likelihood_gradient`), plus that of
+    the pseudo-counts' log prior, ``alpha log t + beta log(1 - t)``."""
+    scaled = _scaled(config, values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = alpha / scaled - beta / (1 - scaled)
     for node in config.nodes.values():
-        if isinstance(node.cpd, Categorical):
-            continue
-        kind, cols = kind_of(node), config.parameter_columns[node.id]
-        own = kind.fitting_scale(node, values[cols])
-        k = len(own)
-        step = _INNER_STEP * np.minimum(own, 1 - own)
-        sets = np.repeat(own[None, :], 2 * k, axis=0)  # +step for each number, then -step
-        sets[np.arange(k), np.arange(k)] += step
-        sets[k + np.arange(k), np.arange(k)] -= step
+        cols = config.parameter_columns[node.id]
         counts, present = (np.asarray(a, dtype=float) for a in family[node.id])
-        table_counts = np.stack([counts - present, present], axis=-1)  # configurations x 2
-        numbers = np.array([kind.from_fitting_scale(node, t) for t in sets])
-        objective = (log_distribution(node, numbers) * table_counts).sum(axis=(1, 2))
-        objective += (alpha[cols] * np.log(sets) + beta[cols] * np.log1p(-sets)).sum(axis=1)
-        out[cols] = (objective[:k] - objective[k:]) / (2 * step)
-    return out
+        out[cols] += kind_of(node).log_likelihood_gradient(node, scaled[cols], counts,
+                                                           present)
+    return np.where(_categorical(config), 0.0, out)
 
 
 def observed_information(config: PriorsConfig, values: np.ndarray,
@@ -146,6 +154,13 @@ def observed_information(config: PriorsConfig, values: np.ndarray,
     return -(hessian + hessian.T) / 2
 
 
+def uninformed(information: np.ndarray) -> np.ndarray:
+    """Which rows of the information have no curvature of their own (a diagonal that is
+    not positive: nothing informs that number once the others are known); holding them out
+    too conditions on them, which is the information's submatrix."""
+    return ~(np.diag(information) > 0)
+
+
 def strengths_from_information(config: PriorsConfig, values: np.ndarray,
                                information: np.ndarray, held: np.ndarray) -> np.ndarray:
     """The Beta strength of each number not `held`: ``m (1 - m) / var - 1`` with ``m`` the
@@ -158,6 +173,8 @@ def strengths_from_information(config: PriorsConfig, values: np.ndarray,
     NotPositiveDefinite
         Where the Laplace approximation does not hold.
     """
+    if not np.isfinite(information).all():  # Cholesky would pass a NaN through
+        raise NotPositiveDefinite("the observed information is not finite")
     try:
         lower = np.linalg.cholesky(information)
     except np.linalg.LinAlgError as error:
@@ -173,21 +190,21 @@ def strengths_from_information(config: PriorsConfig, values: np.ndarray,
         if held[cols].all():
             continue
         kind, own = kind_of(node), scaled[cols]
-        # the map's Jacobian by central differences: exact, as each number is linear in
-        # each of the others (a noisy-OR weight 1 - (1 - leak)(1 - t))
-        step = _INNER_STEP * np.minimum(own, 1 - own)
         jacobian = np.empty((len(cols), len(cols)))
         for j in range(len(cols)):
             up, down = own.copy(), own.copy()
-            up[j] += step[j]
-            down[j] -= step[j]
+            up[j] += _JACOBIAN_STEP
+            down[j] -= _JACOBIAN_STEP
             jacobian[:, j] = (kind.from_fitting_scale(node, up)
-                              - kind.from_fitting_scale(node, down)) / (2 * step[j])
+                              - kind.from_fitting_scale(node, down)) / (2 * _JACOBIAN_STEP)
         block = covariance[np.ix_(cols, cols)]
         variance[cols] = np.einsum("ij,jk,ik->i", jacobian, block, jacobian)
     with np.errstate(divide="ignore", invalid="ignore"):
         strength = np.maximum(values * (1 - values) / variance - 1, MIN_STRENGTH)
-    return np.where(held, np.nan, strength)
+    strength = np.where(held, np.nan, strength)
+    if not np.isfinite(strength[~held]).all():
+        raise NotPositiveDefinite("a variance is not finite")
+    return strength
 
 
 def _information_fraction(r: np.ndarray) -> float:

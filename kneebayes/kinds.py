@@ -97,6 +97,17 @@ class Kind:
         return scaled
 
     @staticmethod
+    def log_likelihood_gradient(node: Node, scaled: np.ndarray, counts: np.ndarray,
+                                present: np.ndarray) -> np.ndarray:
+        """The gradient, in the node's numbers on the fitting scale (`scaled`), of its
+        expected complete-data log-likelihood: the sum over parent configurations of
+        ``present log P(present) + (counts - present) log P(absent)`` (`counts` and
+        `present` as for :meth:`m_step`). By Fisher's identity, summed over the nodes, the
+        gradient of the log-likelihood when the counts come from an E-step at the same
+        numbers."""
+        raise NotImplementedError
+
+    @staticmethod
     def m_step(node: Node, values: np.ndarray, counts: np.ndarray, present: np.ndarray,
                alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
         """New parameter values from the expected family counts: `counts` cases per parent
@@ -178,6 +189,25 @@ class NoisyOrKind(Kind):
                         1 - (1 - leak) * (1 - scaled))
 
     @staticmethod
+    def log_likelihood_gradient(node: Node, scaled: np.ndarray, counts: np.ndarray,
+                                present: np.ndarray) -> np.ndarray:
+        # log P(absent | c) = log(1 - leak) + sum_j d_cj log(1 - t_j), with t_j the links'
+        # activation probabilities; d log P(present) = -(P(absent) / P(present)) d log
+        # P(absent). Each number's gradient is then sum_c r_c d log P(absent | c).
+        slots = [p.slot for p in node.parameters]
+        c0 = slots.index("leak")
+        columns = [slots.index(name) for name in node.cpd.weights]
+        design = link_design(node.cpd) if columns else np.zeros((1, 0))
+        log_absent = np.log1p(-scaled[c0]) + design @ np.log1p(-scaled[columns])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            odds = np.exp(log_absent) / -np.expm1(log_absent)  # P(absent) / P(present)
+            r = (counts - present) - np.where(present > 0, present * odds, 0.0)
+        out = np.zeros(len(slots))
+        out[c0] = -r.sum() / (1 - scaled[c0])
+        out[columns] = -(r @ design) / (1 - scaled[columns])
+        return out
+
+    @staticmethod
     def m_step(node: Node, values: np.ndarray, counts: np.ndarray, present: np.ndarray,
                alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
         slots = [p.slot for p in node.parameters]
@@ -225,6 +255,15 @@ class TableKind(Kind):
         return np.stack([np.log1p(-present), np.log(present)], axis=-1)
 
     @staticmethod
+    def log_likelihood_gradient(node: Node, scaled: np.ndarray, counts: np.ndarray,
+                                present: np.ndarray) -> np.ndarray:
+        rows = TableKind._rows(node)
+        p = scaled[rows]
+        out = np.zeros(len(scaled))
+        np.add.at(out, rows, present / p - (counts - present) / (1 - p))
+        return out
+
+    @staticmethod
     def file_form(node: Node, config: PriorsConfig) -> dict[str, Any]:
         return {"parents": list(node.cpd.parents),
                 "table": {"+".join(p for p in node.cpd.parents if p in row) or "none":
@@ -261,6 +300,13 @@ class CategoricalKind(Kind):
     @staticmethod
     def log_table(node: Node, values: np.ndarray) -> np.ndarray:
         return np.log(values / values.sum(axis=1, keepdims=True))[:, None, :]
+
+    @staticmethod
+    def log_likelihood_gradient(node: Node, scaled: np.ndarray, counts: np.ndarray,
+                                present: np.ndarray) -> np.ndarray:
+        # The states sum to one: the observed information holds them at their fitted
+        # values (kneebayes.fitted_strength), so no gradient is taken in them.
+        return np.zeros(len(scaled))
 
     @staticmethod
     def file_form(node: Node, config: PriorsConfig) -> dict[str, Any]:

@@ -119,8 +119,25 @@ class _Model(_Values):
         return present[0], absent[0]
 
 
-def _e_step(m: _Model, data: dict[str, np.ndarray], n: int) -> tuple[dict, float]:
-    """Posterior expected family statistics, and the log-likelihood."""
+def _distinct_cases(data: dict[str, np.ndarray], n: int
+                    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The distinct cases of `data` (a missing cell a value of its own) and how many times
+    each occurs: the dense E-step's sums are linear in the cases, so each distinct case is
+    solved once (a clinic's cases repeat: 20,000 rows of four findings hold 81 distinct)."""
+    if not data:
+        return {}, np.array([float(n)])
+    names = list(data)
+    # states are 0, 1, ... : -1 stands for a missing cell while the rows are compared
+    table = np.nan_to_num(np.column_stack([data[k] for k in names]), nan=-1.0)
+    rows, counts = np.unique(table, axis=0, return_counts=True)
+    rows[rows == -1.0] = np.nan
+    return {k: rows[:, i] for i, k in enumerate(names)}, counts.astype(float)
+
+
+def _e_step(m: _Model, data: dict[str, np.ndarray], n: int,
+            weights: np.ndarray | None = None) -> tuple[dict, float]:
+    """Posterior expected family statistics, and the log-likelihood, of `n` cases, each
+    counted `weights` times (once when not given)."""
     config = m.config
     n_s, n_l = 2**m.n_c, 2 ** (m.n_c + m.n_m)
     # log P(c | f) for every factor state f and cause state c
@@ -175,7 +192,9 @@ def _e_step(m: _Model, data: dict[str, np.ndarray], n: int) -> tuple[dict, float
         q = np.exp(log_joint - top)
         total = q.sum(axis=1, keepdims=True)
         q /= total
-        loglik += float((np.log(total) + top).sum())
+        weight = np.ones(rows) if weights is None else weights[part]
+        loglik += float((weight * (np.log(total[:, 0]) + top[:, 0])).sum())
+        q *= weight[:, None]  # from here on, the sums over cases
         stats["H"] += q.sum(axis=0)
         q_c = q.reshape(rows, n_s, -1).sum(axis=2)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -268,10 +287,21 @@ def dense_e_step(config: PriorsConfig) -> tuple[bool, str]:
         "iteration on the shipped 17-cause model"))
 
 
-def _dense_e_step(m: _Model, data: dict[str, np.ndarray], n: int
+def _dense_e_step(m: _Model, data: dict[str, np.ndarray], n: int,
+                  weights: np.ndarray | None = None
                   ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float]:
-    stats, loglik = _e_step(m, data, n)
+    stats, loglik = _e_step(m, data, n, weights)
     return {nid: _family_counts(m, stats, nid) for nid in m.config.nodes}, loglik
+
+
+def _dense_e_step_on_distinct(data: dict[str, np.ndarray], n: int):
+    """The dense E-step over the distinct cases of `data`, each weighted by its count."""
+    distinct, counts = _distinct_cases(data, n)
+
+    def e_step(m: _Model, _data, _n) -> tuple[dict, float]:
+        return _dense_e_step(m, distinct, len(counts), counts)
+
+    return e_step
 
 
 def _sparse_e_step(config: PriorsConfig, data: dict[str, np.ndarray], n: int,
@@ -322,7 +352,8 @@ def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
         raise KneebayesError(f"method: expected 'compiled', 'dense' or 'sparse' for fit, got "
                              f"{method!r}.")
     dense = method == "dense" or (method == "compiled" and _enumerable(config))
-    e_step = _dense_e_step if dense else _sparse_e_step(config, data, n, memory_budget)
+    e_step = (_dense_e_step_on_distinct(data, n) if dense
+              else _sparse_e_step(config, data, n, memory_budget))
     model = _Model(config, values) if dense else _Values(config, values)
     alpha, beta = _pseudo_counts(config, prior_weight)
     objective, loglik, converged = [], [], False
@@ -338,55 +369,74 @@ def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
 
     stamp = provenance(config, data_file)  # hashes the data file: once
     iterations = len(objective)
-    strengths, rule = _fitted_strengths(config, model, e_step, data, n, alpha, beta,
-                                        prior_weight, intervals, stats, memory_budget, dense)
-    fitted = _with_values(config, model.values, n, iterations, prior_weight, stamp,
-                          strengths, rule)
-    return FitResult(fitted, objective, loglik, iterations, converged, rule)
-
-
-def _fitted_strengths(config: PriorsConfig, model: _Values, e_step, data: dict, n: int,
-                      alpha: np.ndarray, beta: np.ndarray, prior_weight: float,
-                      intervals: str | None, family: dict, memory_budget: int, dense: bool
-                      ) -> tuple[np.ndarray, str]:
-    """Every fitted number's Beta strength, and the rule that gave it, in words (see
-    :mod:`kneebayes.fitted_strength`; `family` is the last E-step's)."""
-    from . import fitted_strength as rules
-
     values = model.values.copy()
-    prior = np.array([(p.value.strength or DEFAULT_STRENGTH) * prior_weight
-                      for p in config.parameters()])
-    provisional = _with_values(config, values, n, 0, prior_weight)
-    # the informed cases: the rule where the observed information is not used, and for the
-    # numbers it leaves out
-    strengths = prior + np.maximum(rules.informed_cases(provisional, family, data, n,
-                                                        memory_budget), rules.MIN_STRENGTH)
-    if not (intervals == "observed-information" or (intervals is None and dense)):
-        return strengths, ("informed cases" if intervals == "informed-cases" else
-                           "informed cases (the sparse E-step: the observed information "
-                           "would take two E-steps per fitted number; ask for it with "
-                           "intervals='observed-information')")
 
     def family_at(at: np.ndarray) -> dict:
         model.values = at
         return e_step(model, data, n)[0]
 
+    def informed() -> np.ndarray:  # one engine pass over the cases: only when needed
+        from .fitted_strength import informed_cases
+
+        provisional = _with_values(config, values, n, 0, prior_weight)
+        # the last E-step's counts are one M-step behind when the fit did not converge
+        family = stats if converged else family_at(values)
+        return informed_cases(provisional, family, data, n, memory_budget)
+
+    laplace = intervals == "observed-information" or (intervals is None and dense)
+    strengths, rule = _fitted_strengths(config, values, prior_weight, alpha, beta, informed,
+                                        family_at if laplace else None, intervals)
+    if laplace and not converged:
+        rule += (f"; the fit stopped at {max_iter} iterations before converging, so its "
+                 "numbers and their curvature are those of where it stopped")
+    fitted = _with_values(config, values, n, iterations, prior_weight, stamp, strengths, rule)
+    return FitResult(fitted, objective, loglik, iterations, converged, rule)
+
+
+def _fitted_strengths(config: PriorsConfig, values: np.ndarray, prior_weight: float,
+                      alpha: np.ndarray, beta: np.ndarray, informed, family_at,
+                      intervals: str | None) -> tuple[np.ndarray, str]:
+    """Every fitted number's Beta strength, and the rule that gave it, in words (see
+    :mod:`kneebayes.fitted_strength`): from the observed information when `family_at`
+    (the E-step at given values) is given, the numbers it leaves out and any fallback from
+    `informed()` (the cases that informed each number)."""
+    from . import fitted_strength as rules
+
+    prior = np.array([(p.value.strength or DEFAULT_STRENGTH) * prior_weight
+                      for p in config.parameters()])
+
+    def counted() -> np.ndarray:
+        return prior + np.maximum(informed(), rules.MIN_STRENGTH)
+
+    if family_at is None:
+        return counted(), ("informed cases" if intervals == "informed-cases" else
+                           "informed cases (the sparse E-step: the observed information "
+                           "would take two E-steps per fitted number; ask for it with "
+                           "intervals='observed-information')")
     held = rules.held_fixed(config, values)
-    information = rules.observed_information(config, values, family_at, alpha, beta, held)
-    model.values = values
+    information = (rules.observed_information(config, values, family_at, alpha, beta, held)
+                   if not held.all() else np.empty((0, 0)))
+    free = np.flatnonzero(~held)
+    weak = rules.uninformed(information)
+    held[free[weak]] = True
+    information = information[np.ix_(~weak, ~weak)]
     try:
+        if held.all():
+            raise rules.NotPositiveDefinite("no number is left to read a curvature from")
         laplace = rules.strengths_from_information(config, values, information, held)
-    except rules.NotPositiveDefinite:
-        return strengths, ("informed cases, because the observed information is not "
-                           "positive definite (a number nothing informs, or a fit not "
-                           "converged)")
-    bounds = int(held.sum()) - sum(len(config.parameter_columns[f]) for f in config.factors
-                                   if isinstance(config.nodes[f].cpd, Categorical))
-    return np.where(held, strengths, laplace), (
-        f"observed information (Laplace approximation, {2 * (~held).sum()} E-steps)"
-        + (f"; informed cases for the {bounds} number(s) fitted to 0 or 1" if bounds else "")
+    except rules.NotPositiveDefinite as why:
+        return counted(), (f"informed cases, because the observed information does not "
+                           f"hold ({why}: numbers that nothing informs together, or a fit "
+                           "not converged)")
+    categorical = sum(len(config.parameter_columns[f]) for f in config.factors
+                      if isinstance(config.nodes[f].cpd, Categorical))
+    others = int(held.sum()) - categorical
+    return np.where(held, counted(), laplace), (
+        f"observed information (Laplace approximation, {2 * len(free)} E-steps)"
+        + (f"; informed cases for {others} number(s) fitted to 0 or 1 or with no curvature "
+           "of their own" if others else "")
         + ("; the categorical factors' states: prior plus the cases observing them"
-           if held.sum() > bounds else ""))
+           if categorical else ""))
 
 
 def _with_values(config: PriorsConfig, values: np.ndarray, n: int, iterations: int,

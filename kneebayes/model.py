@@ -609,9 +609,9 @@ class DiagnosticModel:
             E-steps per fitted number), or the prior's strength plus the cases that
             informed the number (one engine pass; too narrow for numbers that hang on
             latent causes). Default: the observed information when the E-step is dense,
-            the informed cases otherwise. It falls back to the informed cases, and says so,
-            where the observed information is not positive definite (a number fitted to 0
-            or 1, as maximum likelihood often gives).
+            the informed cases otherwise. Numbers fitted to 0 or 1 (maximum likelihood
+            gives them) take the informed cases, and the whole fit falls back to them,
+            saying so, where the observed information is not positive definite.
 
         Returns
         -------
@@ -678,6 +678,7 @@ class DiagnosticModel:
         The README states the limits; ``kneebayes check`` prints this table, and ``fit``
         says which E-step it will use before it starts.
         """
+        from .fitted_strength import information_e_steps
         from .learn import dense_e_step
         from .validation import recovery_budget
 
@@ -694,9 +695,8 @@ class DiagnosticModel:
                      f"on the {type(self.engine).__name__} (exact)"))
         dense_fit, detail = dense_e_step(self.config)
         rows.append(("fit: dense E-step (all cases at once)", dense_fit, detail))
-        e_steps = 2 * sum(1 for _ in self.config.parameters())
         rows.append(("fit: observed-information intervals by default", dense_fit,
-                     f"at most {e_steps:,} E-steps after the fit" + (
+                     f"at most {information_e_steps(self.config):,} E-steps after the fit" + (
                          "" if dense_fit else "; informed cases unless asked for "
                          "(intervals='observed-information')")))
         cases, iterations = recovery_budget(self, 20_000)
