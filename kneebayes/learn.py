@@ -387,8 +387,9 @@ def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
     strengths, rule = _fitted_strengths(config, values, prior_weight, alpha, beta, informed,
                                         family_at if laplace else None, intervals)
     if laplace and not converged:
-        rule += (f"; the fit stopped at {max_iter} iterations before converging, so its "
-                 "numbers and their curvature are those of where it stopped")
+        rule += (f"; the fit stopped at {max_iter} iterations before converging"
+                 + (", and the curvature is read where it stopped"
+                    if rule.startswith("observed") else ""))
     fitted = _with_values(config, values, n, iterations, prior_weight, stamp, strengths, rule)
     return FitResult(fitted, objective, loglik, iterations, converged, rule)
 

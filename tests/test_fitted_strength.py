@@ -285,6 +285,7 @@ def test_an_information_that_does_not_hold_falls_back_and_says_so(tiny_model, mo
     fitted = tiny_model.fit(tiny_model.sample(100, seed=1, latent=False), max_iter=5)
     assert fitted.fit_result.strengths.startswith(
         "informed cases, because the observed information does not hold")
+    assert fitted.fit_result.strengths.endswith("stopped at 5 iterations before converging")
     assert fitted.config.provenance["strengths"] == fitted.fit_result.strengths
 
 
@@ -297,6 +298,9 @@ def test_a_number_with_no_curvature_of_its_own_is_held_out_alone(tiny_model, mon
     monkeypatch.setattr(rules, "observed_information", lambda *args: information)
     fitted = tiny_model.fit(tiny_model.sample(100, seed=1, latent=False), max_iter=3)
     assert "informed cases for 1 number(s)" in fitted.fit_result.strengths
+    assert fitted.fit_result.strengths.endswith(  # said, as 3 iterations do not converge
+        "; the fit stopped at 3 iterations before converging, and the curvature is read "
+        "where it stopped")
 
 
 def test_the_cli_says_which_rule_gave_the_strengths(tmp_path):
