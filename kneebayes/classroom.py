@@ -43,8 +43,12 @@ ANSWER_COLUMNS = (
     "student", "vignette", "answered_at", "cause_1", "cause_2", "cause_3", "triage",
     "probability", "leading_correct", "brier", "differential_recall", "missed",
     "model_overlap", "triage_result", "key_triage", "model_triage", "model_top_3", "priors",
+    "key_file",
 )
 """The columns of a student's answers file, in order (one row per student and case)."""
+
+# An answers file written before the key's file was recorded: read, with that column empty.
+_EARLIER_COLUMNS = ANSWER_COLUMNS[:-1]
 
 
 class AnswerError(KneebayesError):
@@ -140,6 +144,8 @@ class Score:
         The (up to) three observations with the most weight of evidence for `key_cause`
         (rows of :meth:`DiagnosticModel.explain`).
     teaching_point : str
+    key_file : str
+        The vignettes file the key came from, with its hash (:attr:`Vignette.source`).
     """
 
     answer: Answer
@@ -155,6 +161,7 @@ class Score:
     key_cause: str
     key_evidence: pd.DataFrame
     teaching_point: str
+    key_file: str = ""
 
     def to_row(self, priors: str = "") -> dict[str, object]:
         """The row of the answers file (:data:`ANSWER_COLUMNS`)."""
@@ -171,7 +178,7 @@ class Score:
             "missed": " ".join(self.missed), "model_overlap": self.model_overlap,
             "triage_result": self.triage_result, "key_triage": self.key_triage,
             "model_triage": self.model_triage, "model_top_3": " ".join(self.model_top.index),
-            "priors": priors,
+            "priors": priors, "key_file": self.key_file,
         }
 
 
@@ -222,7 +229,7 @@ def score(model: DiagnosticModel, vignette: Vignette, answer: Answer) -> Score:
         triage_result=result, key_triage=key_triage, model_triage=triage.level,
         model_top=posterior.head(3), key_cause=key_cause,
         key_evidence=for_it.nlargest(3, "weight_of_evidence"),
-        teaching_point=vignette.teaching_point,
+        teaching_point=vignette.teaching_point, key_file=vignette.source,
     )
 
 
@@ -258,6 +265,8 @@ def read_answers(paths: str | Path | Iterable[str | Path]) -> pd.DataFrame:
                                                                   "brier": [""]})
         except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise KneebayesError(f"{path}: cannot be read as an answers file: {exc}") from None
+        if tuple(frame.columns) == _EARLIER_COLUMNS:
+            frame["key_file"] = ""
         if tuple(frame.columns) != ANSWER_COLUMNS:
             raise KneebayesError(
                 f"{path}: not a kneebayes answers file: expected the columns "

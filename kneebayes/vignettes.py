@@ -3,7 +3,7 @@ should put first, and the teaching point."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from .config import TRIAGE_LEVELS, PriorsConfig, read_toml
 from .errors import ConfigError, EvidenceError, suggest
 from .evidence import normalise_evidence
+from .provenance import file_sha256
 
 __all__ = ["Vignette", "load"]
 
@@ -36,6 +37,9 @@ class Vignette:
         carries it, with a message naming it, rather than inflating it into first place).
     triage : str or None
         The triage level the case must reach at least (never lower).
+    source : str
+        The file the case and its key came from: its name and the first 16 hex digits of
+        its SHA-256 (recorded with each answer scored against the key).
     """
 
     id: str
@@ -46,6 +50,7 @@ class Vignette:
     teaching_point: str
     differential: tuple[str, ...] = ()
     triage: str | None = None
+    source: str = ""
 
 
 def load(path: str | Path | None = None, config: PriorsConfig | None = None
@@ -84,7 +89,8 @@ def load(path: str | Path | None = None, config: PriorsConfig | None = None
             problems += _against(out[vid], config, where)
     if problems:
         raise ConfigError(str(path), problems, _KIND)
-    return out
+    source = f"{path.name} (sha256 {file_sha256(path)[:16]})"
+    return {vid: replace(vignette, source=source) for vid, vignette in out.items()}
 
 
 def _against(vignette: Vignette, config: PriorsConfig, where: str) -> list[str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,6 +15,7 @@ import pytest
 import kneebayes as kb
 from kneebayes import classroom, plot, vignettes
 from kneebayes.classroom import Answer, AnswerError
+from kneebayes.provenance import file_sha256
 
 THREE = ("pfps", "itb_syndrome", "hip_referred_pain")
 
@@ -86,7 +89,18 @@ def test_answers_are_appended_safely_and_first_answers_stand(default_model, libr
     table = classroom.read_answers(path)
     assert list(table["vignette"]) == [first.id, second.id]
     assert list(table["cause_1"]) == ["pfps", "pfps"] and table["priors"][0] == "model X"
+    shipped = Path(str(resources.files("kneebayes").joinpath("vignettes.toml")))
+    # the key's file, by name and hash, so that a changed key shows in the answers
+    assert set(table["key_file"]) == {
+        f"vignettes.toml (sha256 {file_sha256(shipped)[:16]})"}
     assert [p for p in os.listdir(tmp_path) if p != "s1.csv"] == []  # no temporary left
+    # a file written before the key's file was recorded is read, and appended to
+    earlier = tmp_path / "old"
+    earlier.mkdir()
+    table.drop(columns="key_file").head(1).to_csv(earlier / "s1.csv", index=False)
+    assert classroom.read_answers(earlier)["key_file"].tolist() == [""]
+    assert classroom.record(earlier, a2)
+    assert classroom.read_answers(earlier)["key_file"].tolist() == ["", a2.key_file]
     # a file kneebayes did not write is never replaced
     (tmp_path / "s2.csv").write_text("name,grade\nJane,A\n")
     with pytest.raises(kb.KneebayesError, match="not a kneebayes answers file"):
