@@ -386,7 +386,7 @@ def fit(config: PriorsConfig, cases: pd.DataFrame, prior_weight: float = 1.0,
     laplace = intervals == "observed-information" or (intervals is None and dense)
     strengths, rule = _fitted_strengths(config, values, prior_weight, alpha, beta, informed,
                                         family_at if laplace else None, intervals)
-    if laplace and not converged:
+    if not converged:
         rule += (f"; the fit stopped at {max_iter} iterations before converging"
                  + (", and the curvature is read where it stopped"
                     if rule.startswith("observed") else ""))

@@ -245,6 +245,9 @@ def test_sparse_and_dense_e_steps_give_the_same_strengths(tiny_model):
     quick = tiny_model.fit(cases, max_iter=30, method="sparse")  # the sparse default
     assert quick.fit_result.strengths.startswith("informed cases (the sparse E-step")
     assert quick.config.provenance["strengths"] == quick.fit_result.strengths
+    stopped = tiny_model.fit(cases, max_iter=2, intervals="informed-cases")
+    assert stopped.fit_result.strengths == (
+        "informed cases; the fit stopped at 2 iterations before converging")
 
 
 def test_numbers_at_a_bound_take_the_informed_cases_and_the_others_the_information(
