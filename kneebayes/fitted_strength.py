@@ -27,7 +27,7 @@ give the strength; :func:`kneebayes.learn.fit` picks one (``intervals``).
     its latent parents the data carried). One engine pass, but it counts the uncertainty
     about which latent state each case was in only in part, so its intervals are too
     narrow for numbers that hang on latent causes (``tests/test_fitted_strength.py``
-    checks the first rule's coverage; the README gives both rules').
+    measures both rules' coverage; the README gives the figures).
 
 A categorical factor's states share one Dirichlet strength; under either rule it is the
 prior's plus the cases that observe the factor (a root learns from the cases that see it).
