@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
     from .model import DiagnosticModel
 
-__all__ = ["class_case", "explanation", "network", "next_findings", "png", "posterior",
-           "reliability", "roc", "save", "tornado"]
+__all__ = ["class_case", "diagonal_reference", "explanation", "network", "next_findings",
+           "png", "posterior", "reliability", "roc", "save", "tornado"]
 
 _CAUSE = "#3b6ea8"
 _FOR, _AGAINST = "#c0392b", "#2e86ab"
@@ -191,6 +191,18 @@ def class_case(answers: pd.DataFrame, vignette: str, model: DiagnosticModel | No
     return ax
 
 
+def diagonal_reference(ax: Axes, xlabel: str, ylabel: str, title: str,
+                       legend_size: float = 7) -> Axes:
+    """Finish a plot of one probability against another: the dashed y = x line (perfect
+    calibration, chance, or perfect recovery), the labels, the title and the legend."""
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=legend_size)
+    return ax
+
+
 def reliability(tables: Mapping[str, pd.DataFrame], title: str = "Reliability diagram",
                 ax: Axes | None = None) -> Axes:
     """Reliability diagram: observed rate against mean prediction per bin, one line each.
@@ -203,12 +215,7 @@ def reliability(tables: Mapping[str, pd.DataFrame], title: str = "Reliability di
     ax = _axes(ax, (6.5, 5))
     for label, table in tables.items():
         ax.plot(table["predicted"], table["observed"], marker="o", ms=3, label=label)
-    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
-    ax.set_xlabel("predicted P(cause present)")
-    ax.set_ylabel("observed rate")
-    ax.set_title(title)
-    ax.legend(fontsize=7)
-    return ax
+    return diagonal_reference(ax, "predicted P(cause present)", "observed rate", title)
 
 
 def roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]],
@@ -220,12 +227,7 @@ def roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]],
     for label, (truth, predicted, auc) in curves.items():
         fpr, tpr, _ = roc_curve(np.asarray(truth, dtype=int), predicted)
         ax.plot(fpr, tpr, label=f"{label} ({auc:.2f})")
-    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_title(title)
-    ax.legend(fontsize=7)
-    return ax
+    return diagonal_reference(ax, "false positive rate", "true positive rate", title)
 
 
 def tornado(table: pd.DataFrame, k: int = 12, ax: Axes | None = None) -> Axes:

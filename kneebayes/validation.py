@@ -240,11 +240,8 @@ def write_validation_report(model: DiagnosticModel, out_dir: str | Path = "repor
         ax.scatter(recovery_obs["truth"], recovery_obs["fitted"], s=8, label="causes observed")
         ax.scatter(recovery_hid["truth"], recovery_hid["fitted"], s=8, marker="x",
                    label="causes hidden")
-        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
-        ax.set_xlabel("true parameter")
-        ax.set_ylabel("fitted (maximum likelihood, EM)")
-        ax.set_title(f"Parameter recovery, {recovery_n:,} cases")
-        ax.legend(fontsize=8)
+        plot.diagonal_reference(ax, "true parameter", "fitted (maximum likelihood, EM)",
+                                f"Parameter recovery, {recovery_n:,} cases", legend_size=8)
 
     figures = [("validation_reliability.png", reliability_figure),
                ("validation_roc.png", roc_figure)]
